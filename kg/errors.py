@@ -1,0 +1,35 @@
+"""One exception tree for everything kg reports to a user.
+
+Every `KGError` message says what went wrong *and* what to do; the CLI prints it on one line
+and exits with the error's `exit_code` (never a traceback).
+"""
+
+from __future__ import annotations
+
+
+class KGError(Exception):
+    """Base of every error kg raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(KGError):
+    """Bad input from the user: a flag, a file, an environment variable."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A pipeline file or vocabulary that does not validate; names the file and the key."""
+
+
+class InputError(UsageError):
+    """A data file (snapshot, papers JSONL, gold) that cannot be read; names file and line."""
+
+
+class StoreError(KGError):
+    """The SQLite store cannot be opened, migrated or written."""
+
+
+class SourceError(KGError):
+    """A remote source failed after its retries; carries the URL (never a secret)."""

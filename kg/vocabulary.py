@@ -1,0 +1,86 @@
+"""The concept vocabulary: abilities, factors, mechanisms and risks with their aliases.
+
+The default is `kg/vocabulary.toml`; `KG_VOCABULARY` or a pipeline's `vocabulary` key points to
+another file with the same shape. Concept ids (`kind:slug`) are stable.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kg.errors import ConfigError
+from kg.records import KINDS, Concept
+
+DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
+_CONCEPT_KEYS = {"id", "label", "aliases", "unverified_aliases", "note", "sources"}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Concepts by id, in file order."""
+
+    concepts: tuple[Concept, ...]
+    path: Path
+
+    def __iter__(self) -> Iterator[Concept]:
+        return iter(self.concepts)
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def __contains__(self, concept_id: object) -> bool:
+        return any(c.id == concept_id for c in self.concepts)
+
+    def get(self, concept_id: str) -> Concept:
+        for concept in self.concepts:
+            if concept.id == concept_id:
+                return concept
+        raise KeyError(concept_id)
+
+
+def resolve_path(path: str | Path | None = None) -> Path:
+    """The vocabulary file to use: an explicit path, else `KG_VOCABULARY`, else the default."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("KG_VOCABULARY")
+    return Path(env) if env else DEFAULT_PATH
+
+
+def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
+    """Read and validate a vocabulary file; errors name the file and the concept."""
+    file = resolve_path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: vocabulary file not found; set KG_VOCABULARY to a file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    entries = data.get("concept")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{file}: expected one or more [[concept]] tables")
+    concepts: list[Concept] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries, 1):
+        where = f"{file}: concept #{n} ({entry.get('id', '?')})"
+        unknown = set(entry) - _CONCEPT_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        cid = entry.get("id")
+        if not isinstance(cid, str) or cid.split(":", 1)[0] not in KINDS or ":" not in cid:
+            raise ConfigError(f"{where}: 'id' must be 'kind:slug' with kind in {list(KINDS)}")
+        if cid in seen:
+            raise ConfigError(f"{where}: duplicate id {cid!r}")
+        seen.add(cid)
+        label = entry.get("label")
+        aliases = entry.get("aliases", [])
+        if not isinstance(label, str) or not label:
+            raise ConfigError(f"{where}: 'label' must be a non-empty string")
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ConfigError(f"{where}: 'aliases' must be a list of strings")
+        note = entry.get("note")
+        concepts.append(Concept(cid, label, tuple(aliases), note if isinstance(note, str) else None))
+    return Vocabulary(tuple(concepts), file)
