@@ -56,7 +56,9 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{file}: vocabulary file not found; set KG_VOCABULARY to a file") from None
+        raise ConfigError(
+            f"{file}: vocabulary file not found; set KG_VOCABULARY to a file"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from None
     entries = data.get("concept")
@@ -82,5 +84,7 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise ConfigError(f"{where}: 'aliases' must be a list of strings")
         note = entry.get("note")
-        concepts.append(Concept(cid, label, tuple(aliases), note if isinstance(note, str) else None))
+        concepts.append(
+            Concept(cid, label, tuple(aliases), note if isinstance(note, str) else None)
+        )
     return Vocabulary(tuple(concepts), file)

@@ -49,7 +49,7 @@ class Extractor:
         self.nlp = load_nlp(model_name(model))
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for concept in self.vocabulary:
-            self.matcher.add(concept.id, list(self.nlp.tokenizer.pipe(concept.aliases)))
+            self.matcher.add(concept.id, [self.nlp.make_doc(alias) for alias in concept.aliases])
         vocab_digest = hashlib.sha256(self.vocabulary.path.read_bytes()).hexdigest()[:8]
         meta = self.nlp.meta
         self.version = (

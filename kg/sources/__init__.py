@@ -1,0 +1,1 @@
+"""Where papers come from: the embedded snapshot, arXiv and Semantic Scholar."""

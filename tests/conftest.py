@@ -1,0 +1,29 @@
+"""Shared fixtures: an isolated KG_HOME per test and the repository's real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+SNAPSHOT = REPO / "pipelines" / "emergent_abilities" / "snapshot"
+DEFAULT_PIPELINE = REPO / "pipelines" / "emergent_abilities.toml"
+
+
+@pytest.fixture(autouse=True)
+def kg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own KG_HOME: no test touches the user's real store."""
+    home = tmp_path / "kg-home"
+    monkeypatch.setenv("KG_HOME", str(home))
+    for name in ("KG_VOCABULARY", "KG_SPACY_MODEL", "KG_ARXIV_URL", "KG_S2_URL", "S2_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(tmp_path / "store.sqlite3") as opened:
+        yield opened
