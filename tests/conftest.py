@@ -49,14 +49,6 @@ def small_graph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Path to Debian's Chromium: skipped locally when absent, a failure on CI (CI set)."""
-    import os
-    import shutil
+    from tests.cdp import require_chromium
 
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and Path("/usr/bin/chromium").exists():
-        found = "/usr/bin/chromium"
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed but CI is set: browser tests must run")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
+    return require_chromium()
