@@ -71,6 +71,7 @@ PHYSICS_BUDGET = 200_000
 MAX_ITERATIONS = 300
 MIN_ITERATIONS = 20
 BUDGET_MS = 4000
+BIG_BUDGET_MS = 2500  # views of more than 2,000 nodes
 VIS_DIR = ("templates", "lib", "vis-9.1.2")
 _SAFE_URL = re.compile(r"https?://[^\s\"'<>\\]+", re.IGNORECASE)
 
@@ -485,12 +486,14 @@ def page_data(
 
 def _physics(n_nodes: int) -> dict[str, int]:
     """How long the page refines the layout of a view of `n_nodes`: at most `iterations`
-    (fewer for bigger views) and `budget_ms`, in chunks of `chunk` iterations."""
+    (fewer for bigger views), in chunks of `chunk` iterations (the time budget is checked
+    between chunks), within `budget_ms` (less for big views, whose chunks cost more)."""
     if n_nodes < 2:
         return {"iterations": 0, "budget_ms": 0, "chunk": 1}
     iterations = max(MIN_ITERATIONS, min(MAX_ITERATIONS, PHYSICS_BUDGET // n_nodes))
-    chunk = max(2, min(25, 25_000 // n_nodes))
-    return {"iterations": iterations, "budget_ms": BUDGET_MS, "chunk": chunk}
+    chunk = max(1, min(25, 10_000 // n_nodes))
+    budget = BUDGET_MS if n_nodes <= 2000 else BIG_BUDGET_MS
+    return {"iterations": iterations, "budget_ms": budget, "chunk": chunk}
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -204,11 +204,13 @@ class KnowledgeGraph:
         self._papers = sorted(n for n, k in graph.nodes(data="kind") if k == "paper")
         # When a paper appeared: its first version's date, else the end of its year (so a
         # paper known only by year counts as new for any date in that year).
-        self._date: dict[str, str | None] = {}
+        self._date: dict[str, str] = {}
+        self._year: dict[str, int | None] = {}
         for p in self._papers:
             attrs = nodes[p]
             year = attrs.get("year")
-            self._date[p] = attrs.get("published") or (f"{year}-12-31" if year else None)
+            self._year[p] = year
+            self._date[p] = attrs.get("published") or (f"{year}-12-31" if year else "")
         self._claims: list[_Claim] = []
         self._by_object: dict[str, list[_Claim]] = defaultdict(list)
         self._by_subject: dict[str, list[_Claim]] = defaultdict(list)
@@ -242,6 +244,27 @@ class KnowledgeGraph:
                 claims.sort(key=lambda c: (order[c.paper], c.position))
         self._papers_of = {c: sorted(ps) for c, ps in papers_of.items()}
         self._names = self._name_index()
+        # Papers newest first (ties by id), and by influence: the orders every listing uses.
+        self._newest = sorted(self._papers)
+        self._newest.sort(key=self._date.__getitem__, reverse=True)
+        self._newest_rank = {p: i for i, p in enumerate(self._newest)}
+        self._influence = sorted(self._papers, key=self._influence_key)
+        self._paper_rows: dict[str, PaperRow] = {}
+        # Claims per (subject, object, relation), oldest paper first, and the aggregated rows
+        # per (target, relation): factors() and mechanisms() without `since` are lookups.
+        pairs: dict[tuple[str, str, str], list[_Claim]] = defaultdict(list)
+        for claim in self._by_year(self._claims):
+            pairs[(claim.subject, claim.object, claim.relation)].append(claim)
+        self._pairs = dict(pairs)
+        self._targets: dict[tuple[str, str], list[tuple[str, list[_Claim]]]] = defaultdict(list)
+        for (subject, obj, relation), claims in sorted(self._pairs.items()):
+            self._targets[(obj, relation)].append((subject, claims))
+        self._rows: dict[tuple[str, str], list[FactorRow]] = {}
+        for (obj, relation), subjects in self._targets.items():
+            rows = [self._row(subject, obj, relation, claims) for subject, claims in subjects]
+            rows.sort(key=lambda r: (-r.n_papers, r.concept))
+            self._rows[(obj, relation)] = rows
+        self._contested = self._all_contested()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> KnowledgeGraph:
@@ -298,12 +321,12 @@ class KnowledgeGraph:
         key = _since_key(since)
         if key is None:
             return None
-        nodes = self.graph.nodes
         if key[0] == "year":
-            year = key[1]
-            return lambda p: (nodes[p].get("year") or 0) >= year  # type: ignore[operator]
-        day = str(key[1])
-        return lambda p: (self._date.get(p) or "") >= day
+            year = int(key[1])
+            years = self._year
+            return lambda p: (years[p] or 0) >= year
+        day, dates = str(key[1]), self._date
+        return lambda p: dates[p] >= day
 
     # -- questions --------------------------------------------------------------------------
 
@@ -329,39 +352,41 @@ class KnowledgeGraph:
         rank = {k: i for i, k in enumerate(CONCEPT_KINDS)}
         return Rows(ConceptRow, sorted(rows, key=lambda r: (rank[r.kind], r.concept)))
 
+    def _row(self, subject: str, target: str, relation: str, claims: list[_Claim]) -> FactorRow:
+        by_polarity: dict[str, set[str]] = defaultdict(set)
+        for claim in claims:
+            by_polarity[claim.polarity].add(claim.paper)
+        papers = sorted({c.paper for c in claims})
+        nodes = self.graph.nodes
+        years = [y for p in papers if (y := self._year[p]) is not None]
+        return FactorRow(
+            subject,
+            self.label(subject),
+            str(nodes[subject].get("kind", subject.split(":", 1)[0])),
+            relation,
+            target,
+            {pol: len(by_polarity.get(pol, ())) for pol in POLARITIES[relation]},
+            tuple(papers),
+            len(papers),
+            min(years) if years else None,
+            max(years) if years else None,
+            consensus(by_polarity),
+        )
+
     def _aggregate(
         self, target: str, relation: str, since: Since, min_papers: int
     ) -> Rows[FactorRow]:
         keep = self._since_filter(since)
-        stances: dict[str, dict[str, set[str]]] = {}
-        for claim in self._by_object.get(target, ()):
-            if claim.relation != relation or (keep is not None and not keep(claim.paper)):
-                continue
-            stances.setdefault(claim.subject, defaultdict(set))[claim.polarity].add(claim.paper)
-        nodes = self.graph.nodes
-        rows = []
-        for subject, by_polarity in stances.items():
-            papers = sorted({p for group in by_polarity.values() for p in group})
-            if len(papers) < min_papers:
-                continue
-            years = [y for p in papers if (y := nodes[p].get("year")) is not None]
-            rows.append(
-                FactorRow(
-                    subject,
-                    self.label(subject),
-                    str(nodes[subject].get("kind", subject.split(":", 1)[0])),
-                    relation,
-                    target,
-                    {pol: len(by_polarity.get(pol, ())) for pol in POLARITIES[relation]},
-                    tuple(papers),
-                    len(papers),
-                    min(years) if years else None,
-                    max(years) if years else None,
-                    consensus(by_polarity),
-                )
-            )
-        rows.sort(key=lambda r: (-r.n_papers, r.concept))
-        return Rows(FactorRow, rows)
+        if keep is None:
+            rows = self._rows.get((target, relation), [])
+            return Rows(FactorRow, [r for r in rows if r.n_papers >= min_papers])
+        found = []
+        for subject, claims in self._targets.get((target, relation), ()):
+            kept = [c for c in claims if keep(c.paper)]
+            if kept and len({c.paper for c in kept}) >= min_papers:
+                found.append(self._row(subject, target, relation, kept))
+        found.sort(key=lambda r: (-r.n_papers, r.concept))
+        return Rows(FactorRow, found)
 
     def factors(self, ability: str, since: Since = None, min_papers: int = 1) -> Rows[FactorRow]:
         """Concepts papers claim affect `ability` (or a risk): counts per polarity, papers,
@@ -390,8 +415,8 @@ class KnowledgeGraph:
         )
 
     def _by_year(self, claims: Iterable[_Claim]) -> list[_Claim]:
-        nodes = self.graph.nodes
-        return sorted(claims, key=lambda c: (nodes[c.paper].get("year") or 0, c.paper, c.position))
+        year = self._year
+        return sorted(claims, key=lambda c: (year[c.paper] or 0, c.paper, c.position))
 
     def evidence(self, subject: str, object: str | None = None) -> Rows[Evidence]:
         """Every claim of `subject` about `object` (or about anything), oldest paper first."""
@@ -400,23 +425,16 @@ class KnowledgeGraph:
         claims = [c for c in self._by_subject.get(s, ()) if o is None or c.object == o]
         return Rows(Evidence, [self._evidence(c) for c in self._by_year(claims)])
 
-    def contested(self, concept: str | None = None) -> Rows[Contested]:
-        """Subject/object pairs whose papers state opposed polarities, with each side's
-        sentences; only pairs involving `concept` when given. Most papers first."""
-        focus = self.resolve(concept) if concept is not None else None
-        pairs: dict[tuple[str, str, str], list[_Claim]] = defaultdict(list)
-        for claim in self._claims:
-            if focus is None or focus in (claim.subject, claim.object):
-                pairs[(claim.subject, claim.object, claim.relation)].append(claim)
+    def _all_contested(self) -> list[Contested]:
         rows = []
-        for (s, o, relation), claims in pairs.items():
+        for (s, o, relation), claims in self._pairs.items():
             by_polarity: dict[str, set[str]] = defaultdict(set)
             for claim in claims:
                 by_polarity[claim.polarity].add(claim.paper)
             if consensus(by_polarity) != "contested":
                 continue
             sides = {
-                pol: tuple(self._evidence(c) for c in self._by_year(claims) if c.polarity == pol)
+                pol: tuple(self._evidence(c) for c in claims if c.polarity == pol)
                 for pol in POLARITIES[relation]
                 if by_polarity.get(pol)
             }
@@ -433,9 +451,24 @@ class KnowledgeGraph:
                 )
             )
         rows.sort(key=lambda r: (-len(r.papers), r.subject, r.object))
-        return Rows(Contested, rows)
+        return rows
+
+    def contested(self, concept: str | None = None) -> Rows[Contested]:
+        """Subject/object pairs whose papers state opposed polarities, with each side's
+        sentences; only pairs involving `concept` when given. Most papers first."""
+        focus = self.resolve(concept) if concept is not None else None
+        return Rows(
+            Contested,
+            [r for r in self._contested if focus is None or focus in (r.subject, r.object)],
+        )
 
     def _paper(self, paper: str) -> PaperRow:
+        row = self._paper_rows.get(paper)
+        if row is None:
+            row = self._paper_rows[paper] = self._make_paper(paper)
+        return row
+
+    def _make_paper(self, paper: str) -> PaperRow:
         attrs = self.graph.nodes[paper]
         return PaperRow(
             paper,
@@ -454,51 +487,46 @@ class KnowledgeGraph:
         )
 
     def _newest_first(self, papers: Iterable[str]) -> Rows[PaperRow]:
-        ordered = sorted(papers)  # ties broken by id, then newest first (stable sort)
-        ordered.sort(key=lambda p: self._date.get(p) or "", reverse=True)
+        ordered = sorted(papers, key=self._newest_rank.__getitem__)
         return Rows(PaperRow, [self._paper(p) for p in ordered])
 
     def papers(self, concept: str | None = None, since: Since = None) -> Rows[PaperRow]:
         """Papers (that study or make a claim about `concept`), newest first."""
-        pool: Iterable[str] = self._papers
-        if concept is not None:
-            pool = self._papers_of.get(self.resolve(concept), ())
         keep = self._since_filter(since)
+        if concept is None:
+            return Rows(PaperRow, [self._paper(p) for p in self._newest if keep is None or keep(p)])
+        pool = self._papers_of.get(self.resolve(concept), ())
         return self._newest_first(p for p in pool if keep is None or keep(p))
 
     def timeline(self, concept: str) -> Rows[YearCount]:
         """Papers on `concept` per year (every year from the first to the last, zeros too),
         with the number of their claims about it."""
         c = self.resolve(concept)
-        nodes = self.graph.nodes
-        papers = Counter(
-            y for p in self._papers_of.get(c, ()) if (y := nodes[p].get("year")) is not None
-        )
+        year = self._year
+        papers = Counter(y for p in self._papers_of.get(c, ()) if (y := year[p]) is not None)
         claims = Counter(
             y
             for cl in (*self._by_subject.get(c, ()), *self._by_object.get(c, ()))
-            if (y := nodes[cl.paper].get("year")) is not None
+            if (y := year[cl.paper]) is not None
         )
         if not papers:
             return Rows(YearCount)
         years = range(min(papers), max(papers) + 1)
         return Rows(YearCount, [YearCount(y, papers[y], claims[y]) for y in years])
 
+    def _influence_key(self, p: str) -> tuple[float, int, int, str]:
+        a = self.graph.nodes[p]
+        return (
+            -float(a.get("pagerank") or 0.0),
+            -int(a.get("cited_in_corpus") or 0),
+            -int(a.get("citation_count") or 0),
+            p,
+        )
+
     def influential(self, n: int = 10) -> Rows[PaperRow]:
         """The `n` papers with the highest PageRank on the in-corpus citation graph (ties:
         in-corpus citations, then the source's citation count)."""
-        nodes = self.graph.nodes
-
-        def rank(p: str) -> tuple[float, int, int, str]:
-            a = nodes[p]
-            return (
-                -float(a.get("pagerank") or 0.0),
-                -int(a.get("cited_in_corpus") or 0),
-                -int(a.get("citation_count") or 0),
-                p,
-            )
-
-        return Rows(PaperRow, [self._paper(p) for p in sorted(self._papers, key=rank)[: max(n, 0)]])
+        return Rows(PaperRow, [self._paper(p) for p in self._influence[: max(n, 0)]])
 
     def new_since(self, run_or_date: int | str | date) -> Rows[PaperRow]:
         """Papers new since a run (an int, or digits: stored by a later run; `kg status` lists
