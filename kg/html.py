@@ -463,7 +463,7 @@ def page_data(
     return {
         "heading": heading,
         "focus": focus,
-        "note": note,
+        "notes": [n for n in (note, _claims_note(graph, map_edges)) if n],
         "years": [years[0], years[-1]] if years else None,
         "kinds": [
             {"kind": k, "label": KIND_LABELS[k], "colour": KIND_COLOURS[k], "shape": KIND_SHAPES[k]}
@@ -482,6 +482,17 @@ def page_data(
         "authors": info_authors,
         "claims": claims,
     }
+
+
+def _claims_note(graph: nx.MultiDiGraph, map_edges: list[dict[str, Any]]) -> str | None:
+    if map_edges:
+        return None
+    if any(kind in AGGREGATE_KINDS for _u, _v, kind in graph.edges(data="kind")):
+        return "No claims link these concepts."
+    return (
+        "No claims have been extracted yet: the concept map shows the concepts papers study, "
+        "without links; the full graph links papers to them."
+    )
 
 
 def _physics(n_nodes: int) -> dict[str, int]:

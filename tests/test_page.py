@@ -17,6 +17,7 @@ import pytest
 
 from kg.graph import load_graph
 from kg.html import page_data, render_html, safe_url, script_json
+from kg.store import Store
 from tests.cdp import Chromium, Page
 from tests.small_graph import (
     HOSTILE,
@@ -67,7 +68,7 @@ def test_views_hold_the_expected_nodes(graph: nx.MultiDiGraph) -> None:
     assert len(full["nodes"]) == 10 + 7 + 8  # concepts, papers, authors
     kinds = {e["kind"] for e in full["edges"]}
     assert kinds == {"affects", "explains", "claims", "studies", "cites", "wrote"}
-    assert data["years"] == [2021, 2024] and data["note"] is None
+    assert data["years"] == [2021, 2024] and data["notes"] == []
     edge = next(e for e in full["edges"] if e["id"] == f"affects|factor:label-correctness|{ICL}")
     assert edge["consensus"] == "contested" and edge["years"] == [2021, 2022, 2024]
 
@@ -84,7 +85,7 @@ def test_focus_keeps_the_neighbourhood(graph: nx.MultiDiGraph) -> None:
 def test_the_full_view_keeps_to_its_budget(graph: nx.MultiDiGraph) -> None:
     data = page_data(graph, "t", max_nodes=20)
     assert len(data["views"]["full"]["nodes"]) == 20
-    assert "authors" in data["note"]
+    assert "authors" in data["notes"][0]
     data = page_data(graph, "t", max_nodes=13)
     nodes = data["views"]["full"]["nodes"]
     assert len(nodes) == 13 and not [n for n in nodes if n["kind"] == "author"]
@@ -247,14 +248,27 @@ def test_hostile_text_is_inert(browser: Chromium, pages: dict[str, Path], varian
     page.close()
 
 
+def _point_on(page: Page, node: str) -> tuple[float, float]:
+    """A page point where `node` is the topmost node (another may overlap its centre)."""
+    point = page.eval(
+        f"""(() => {{ const v = kgPage.views[kgPage.state.view], id = {json.dumps(node)};
+        const c = v.network.canvasToDOM(v.network.getPosition(id));
+        const r = document.getElementById('stage').getBoundingClientRect();
+        const size = v.network.body.nodes[id].options.size * v.network.getScale();
+        for (const [dx, dy] of [[0, 0], [0.5, 0], [-0.5, 0], [0, 0.5], [0, -0.5], [0.7, 0.7],
+                                [-0.7, 0.7], [0.7, -0.7], [-0.7, -0.7]]) {{
+          const p = {{x: c.x + dx * size, y: c.y + dy * size}};
+          if (v.network.getNodeAt(p) === id) return [r.left + p.x, r.top + p.y];
+        }}
+        return null; }})()"""
+    )
+    assert point, f"{node} is hidden under other nodes"
+    return point[0], point[1]
+
+
 def _hover(page: Page, node: str) -> None:
     """Move the mouse over `node` as a person would (CDP input events)."""
-    x, y = page.eval(
-        f"""(() => {{ const v = kgPage.views[kgPage.state.view];
-        const p = v.network.canvasToDOM(v.network.getPosition({json.dumps(node)}));
-        const r = document.getElementById('stage').getBoundingClientRect();
-        return [r.left + p.x, r.top + p.y]; }})()"""
-    )
+    x, y = _point_on(page, node)
     page.mouse("mouseMoved", 1, 1)
     page.mouse("mouseMoved", x, y)
 
@@ -276,12 +290,7 @@ def test_tooltip_and_details_show_claims_with_links(
     links = page.eval("[...document.querySelectorAll('#tooltip a')].map(a => [a.href, a.rel])")
     assert links == [["https://arxiv.org/abs/2202.00002", "noopener noreferrer"]]
     # Click the node: the details panel.
-    x, y = page.eval(
-        """(() => { const v = kgPage.views.full;
-        const p = v.network.canvasToDOM(v.network.getPosition('2202.00002'));
-        const r = document.getElementById('stage').getBoundingClientRect();
-        return [r.left + p.x, r.top + p.y]; })()"""
-    )
+    x, y = _point_on(page, "2202.00002")
     page.click(x, y)
     page.wait_for("!!document.querySelector('#details h2')", timeout=10)
     assert page.eval("document.querySelector('#details h2').textContent") == (
@@ -354,3 +363,16 @@ def test_focus_opens_on_the_concept(browser: Chromium, pages: dict[str, Path]) -
     assert page.eval("kgPage.views.map.network.getSelectedNodes()") == ["factor:model-scale"]
     assert page.eval("kgPage.visible().nodes") == 3
     page.close()
+
+
+def test_a_graph_without_claims_says_so(store: Store) -> None:
+    from kg.graph import build_graph
+    from kg.records import Extraction, Paper
+    from kg.vocabulary import load_vocabulary
+
+    paper = Paper("2101.00009", "Alone", year=2021, arxiv_id="2101.00009")
+    store.upsert_paper(paper)
+    store.save_extraction(Extraction(paper.paper_id, (ICL,), ()), paper.content_hash, "t")
+    data = page_data(build_graph(store, load_vocabulary()), "t")
+    assert [n["id"] for n in data["views"]["map"]["nodes"]] == [ICL]
+    assert data["notes"] and "No claims have been extracted yet" in data["notes"][0]

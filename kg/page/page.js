@@ -457,7 +457,7 @@
     document.querySelectorAll("input[data-edge-kind]").forEach(function (box) {
       box.addEventListener("change", function () { state.edgeKinds[box.dataset.edgeKind] = box.checked; refresh(); });
     });
-    if (data.note) { $("note").textContent = data.note; $("note").hidden = false; }
+    if (data.notes.length) { $("note").textContent = data.notes.join(" "); $("note").hidden = false; }
     var names = $("concept-names");
     Object.keys(data.concepts).sort().forEach(function (c) { names.appendChild(el("option", { value: data.concepts[c].label })); });
   }
