@@ -132,10 +132,12 @@ def _concept_layout(graph: nx.MultiDiGraph, concepts: list[str]) -> dict[str, tu
     """Seeded spring layout of the concepts: aggregated edges and co-study pull them together."""
     weights: dict[tuple[str, str], float] = defaultdict(float)
     placed = set(concepts)
+    claimed: set[str] = set()
     for u, v, attrs in graph.edges(data=True):
         if attrs["kind"] in AGGREGATE_KINDS and u in placed and v in placed and u != v:
             a, b = sorted((u, v))
             weights[(a, b)] += 2.0 * attrs.get("n_papers", 1)
+            claimed.update((u, v))
     for node, kind in graph.nodes(data="kind"):
         if kind == "paper":
             studied = sorted(set(graph.nodes[node].get("concepts") or ()) & placed)
@@ -151,10 +153,11 @@ def _concept_layout(graph: nx.MultiDiGraph, concepts: list[str]) -> dict[str, tu
     scale = 160.0 * math.sqrt(len(concepts))
     pos = nx.spring_layout(layout, seed=7, iterations=100, scale=scale, weight="weight")
     placed_pos = {node: (float(x), float(y)) for node, (x, y) in pos.items()}
-    # Concepts linked to nothing: the layout throws them far out; put them on a ring just
-    # outside the linked ones instead, so the map stays compact.
-    alone = [n for n in concepts if layout.degree(n) == 0]
-    linked = [placed_pos[n] for n in concepts if layout.degree(n) > 0]
+    # Concepts no claim links (when claims link others; else nothing at all): the layout
+    # leaves them far out and the map's physics has no edge to pull them in; put them on a
+    # ring just outside the linked ones instead, so the map stays compact.
+    alone = [n for n in concepts if (n not in claimed if claimed else layout.degree(n) == 0)]
+    linked = [placed_pos[n] for n in concepts if n not in alone]
     if alone and linked:
         radius = max(math.hypot(x, y) for x, y in linked) + 180.0
         for i, node in enumerate(alone):
