@@ -14,7 +14,7 @@ import json
 import os
 import queue
 import shutil
-import subprocess
+import signal
 import tempfile
 import threading
 import time
@@ -70,11 +70,11 @@ class Chromium:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
 
-        def wire_pipes() -> None:  # runs in the child: the protocol's fds are 3 and 4
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
-
-        self.proc = subprocess.Popen(
+        # posix_spawn puts the pipe ends on fds 3 and 4 in the child (dup2 file actions):
+        # no preexec_fn, so it is safe while the reader threads of other browsers run.
+        null = os.devnull
+        self.pid = os.posix_spawn(
+            binary,
             [
                 binary,
                 *FLAGS,
@@ -82,11 +82,14 @@ class Chromium:
                 f"--window-size={width},{height}",
                 "about:blank",
             ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=wire_pipes,
-            pass_fds=(3, 4),
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, null, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, to_browser_r, 3),
+                (os.POSIX_SPAWN_DUP2, from_browser_w, 4),
+            ],
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -158,11 +161,16 @@ class Chromium:
     def close(self) -> None:
         with contextlib.suppress(BrowserError, OSError):
             self.send("Browser.close", timeout=5)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        deadline = time.monotonic() + 10
+        while True:
+            done, _status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)  # our own browser process, by its id
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.05)
         for fd in (self._to_browser, self._from_browser):
             with contextlib.suppress(OSError):
                 os.close(fd)
