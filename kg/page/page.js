@@ -306,6 +306,7 @@
     v.edgeView = new vis.DataView(v.edges, { filter: function (e) { return edgeVisible(v, e); } });
     var options = JSON.parse(JSON.stringify(spec.options));
     options.physics.enabled = false; // drawn at once from the positions computed in Python
+    if (spec.nodes.length > 2000) options.interaction.hideEdgesOnZoom = true; // smooth zoom
     var container = $("net-" + name);
     container.hidden = false;
     v.network = new vis.Network(container, { nodes: v.nodeView, edges: v.edgeView }, options);
