@@ -151,6 +151,230 @@ def status(pipeline_file: Path | None) -> None:
             out.print(f"watermark {key} = {value}")
 
 
+# -- query and view: thin layers over kg.query and kg.html ----------------------------------
+
+graph_option = click.option(
+    "--graph",
+    "graph_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="graph.json (or its folder) to use (default: the graph shipped with kg).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+since_option = click.option(
+    "--since", default=None, help="Only papers from this year (2023) or date (2023-05-01) on."
+)
+
+
+def _load(graph_path: Path | None) -> Any:
+    from kg.query import KnowledgeGraph
+
+    return KnowledgeGraph.load(graph_path)
+
+
+def _cell(value: Any) -> Any:
+    """Table cells as plain text: rich markup in paper text (`[bold]`, `[link=...]`) stays text."""
+    from rich.text import Text
+
+    if value is None:
+        return Text("")
+    if isinstance(value, dict):
+        value = ", ".join(f"{k} {v}" for k, v in value.items() if v)
+    elif isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, float):
+        value = f"{value:.4f}"
+    return Text(str(value))
+
+
+def _print_rows(rows: Any, columns: list[str], title: str, as_json: bool) -> None:
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(rows.to_dicts(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(title=_cell(title), show_lines=False)
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows.to_dicts():
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    out.print(table)
+    if not rows:
+        out.print("no rows")
+
+
+@cli.group()
+def query() -> None:
+    """Ask the graph: factors, mechanisms, evidence, contested claims, papers, ..."""
+
+
+@query.command("factors")
+@click.argument("concept")
+@since_option
+@click.option("--min-papers", type=click.IntRange(min=1), default=1, help="Drop rarer rows.")
+@graph_option
+@json_option
+def query_factors(
+    concept: str, since: str | None, min_papers: int, graph_path: Path | None, as_json: bool
+) -> None:
+    """Concepts papers claim affect CONCEPT (an ability or a risk; id, label or alias)."""
+    kg = _load(graph_path)
+    rows = kg.factors(concept, since=since, min_papers=min_papers)
+    columns = ["concept", "counts", "n_papers", "first_year", "last_year", "consensus"]
+    _print_rows(rows, columns, f"factors of {kg.resolve(concept)}", as_json)
+
+
+@query.command("mechanisms")
+@click.argument("concept")
+@since_option
+@click.option("--min-papers", type=click.IntRange(min=1), default=1, help="Drop rarer rows.")
+@graph_option
+@json_option
+def query_mechanisms(
+    concept: str, since: str | None, min_papers: int, graph_path: Path | None, as_json: bool
+) -> None:
+    """Mechanisms papers claim explain CONCEPT."""
+    kg = _load(graph_path)
+    rows = kg.mechanisms(concept, since=since, min_papers=min_papers)
+    columns = ["concept", "counts", "n_papers", "first_year", "last_year", "consensus"]
+    _print_rows(rows, columns, f"mechanisms of {kg.resolve(concept)}", as_json)
+
+
+@query.command("evidence")
+@click.argument("subject")
+@click.argument("object", required=False)
+@graph_option
+@json_option
+def query_evidence(
+    subject: str, object: str | None, graph_path: Path | None, as_json: bool
+) -> None:
+    """The claims of SUBJECT about OBJECT (or about anything): sentence, paper, year, link."""
+    kg = _load(graph_path)
+    rows = kg.evidence(subject, object)
+    columns = ["polarity", "object", "sentence", "title", "year", "url"]
+    _print_rows(rows, columns, f"evidence: {kg.resolve(subject)}", as_json)
+
+
+@query.command("contested")
+@click.argument("concept", required=False)
+@graph_option
+@json_option
+def query_contested(concept: str | None, graph_path: Path | None, as_json: bool) -> None:
+    """Subject/object pairs whose papers disagree (about CONCEPT, if given), both sides."""
+    kg = _load(graph_path)
+    rows = kg.contested(concept)
+    if as_json:
+        _print_rows(rows, [], "", True)
+        return
+    if not rows:
+        out.print("no contested claims")
+    for row in rows:
+        table = Table(
+            title=_cell(f"{row.subject_label} {row.relation} {row.object_label}"),
+            show_header=True,
+        )
+        for column in ("polarity", "sentence", "paper", "year"):
+            table.add_column(column, overflow="fold")
+        for polarity, side in row.sides.items():
+            for ev in side:
+                table.add_row(*(_cell(v) for v in (polarity, ev.sentence, ev.title, ev.year)))
+        out.print(table)
+
+
+@query.command("papers")
+@click.option("--concept", default=None, help="Only papers on this concept.")
+@since_option
+@graph_option
+@json_option
+def query_papers(
+    concept: str | None, since: str | None, graph_path: Path | None, as_json: bool
+) -> None:
+    """Papers (on a concept, since a year or date), newest first."""
+    rows = _load(graph_path).papers(concept, since=since)
+    columns = ["paper_id", "year", "title", "venue", "cited_in_corpus", "n_claims"]
+    _print_rows(rows, columns, "papers", as_json)
+
+
+@query.command("timeline")
+@click.argument("concept")
+@graph_option
+@json_option
+def query_timeline(concept: str, graph_path: Path | None, as_json: bool) -> None:
+    """Papers on CONCEPT per year, and their claims about it."""
+    kg = _load(graph_path)
+    _print_rows(kg.timeline(concept), ["year", "papers", "claims"], kg.resolve(concept), as_json)
+
+
+@query.command("influential")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=10, help="How many papers.")
+@graph_option
+@json_option
+def query_influential(limit: int, graph_path: Path | None, as_json: bool) -> None:
+    """The papers with the highest PageRank in the corpus citation graph."""
+    rows = _load(graph_path).influential(limit)
+    columns = ["paper_id", "year", "title", "pagerank", "cited_in_corpus", "citation_count"]
+    _print_rows(rows, columns, "influential papers", as_json)
+
+
+@query.command("new-since")
+@click.argument("run_or_date")
+@graph_option
+@json_option
+def query_new_since(run_or_date: str, graph_path: Path | None, as_json: bool) -> None:
+    """Papers new since a run (its id, see `kg status`) or a date (2024-05-01)."""
+    rows = _load(graph_path).new_since(run_or_date)
+    columns = ["paper_id", "year", "published", "title", "added_run"]
+    _print_rows(rows, columns, f"new since {run_or_date}", as_json)
+
+
+@query.command("concepts")
+@click.option(
+    "--kind",
+    type=click.Choice(["ability", "factor", "mechanism", "risk"]),
+    default=None,
+    help="Only concepts of this kind.",
+)
+@graph_option
+@json_option
+def query_concepts(kind: str | None, graph_path: Path | None, as_json: bool) -> None:
+    """The concepts of the graph with their aliases and paper counts."""
+    rows = _load(graph_path).concepts(kind)
+    _print_rows(rows, ["concept", "label", "n_papers", "n_claims", "aliases"], "concepts", as_json)
+
+
+@cli.command()
+@click.option("--focus", default=None, help="Open on this concept and its neighbourhood.")
+@click.option("--open", "open_page", is_flag=True, help="Open the page in a browser.")
+@graph_option
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the page (default: KG_HOME/view/...).",
+)
+def view(
+    focus: str | None, open_page: bool, graph_path: Path | None, out_file: Path | None
+) -> None:
+    """Render the interactive page (offline) and print its path."""
+    from kg.html import write_page
+    from kg.store import default_home
+
+    kg = _load(graph_path)
+    concept = kg.resolve(focus) if focus else None
+    name = (Path(graph_path) if graph_path else Path("emergent_abilities")).resolve()
+    name = name.parent if name.suffix == ".json" else name
+    heading = "kg: " + name.name.replace("_", " ")
+    if concept:
+        heading += f" — {kg.label(concept)}"
+    slug = concept.replace(":", "-") if concept else "index"
+    target = out_file or default_home() / "view" / f"{name.name}-{slug}.html"
+    write_page(kg.graph, heading, target, focus=concept)
+    click.echo(f"wrote {target}")
+    if open_page:
+        click.launch(target.resolve().as_uri())
+
+
 def main() -> None:
     """Entry point: run the CLI, turning `KGError`s into one-line messages and exit codes."""
     try:
@@ -162,5 +386,5 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except KGError as exc:
-        err.print(f"kg: error: {exc}", markup=False, highlight=False)
+        err.print(f"kg: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

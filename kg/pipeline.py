@@ -18,7 +18,7 @@ from typing import Any
 
 from kg.config import PipelineConfig
 from kg.errors import KGError, UsageError
-from kg.graph import build_graph, graph_to_graphml, graph_to_json, summarize
+from kg.graph import build_graph, graph_to_csv, graph_to_graphml, graph_to_json, summarize
 from kg.html import render_html
 from kg.records import Citation, Paper
 from kg.sources.snapshot import read_snapshot
@@ -124,12 +124,13 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 def build_and_render(
     store: Store, config: PipelineConfig, vocabulary: Vocabulary, out_dir: Path
 ) -> tuple[list[str], dict[str, dict[str, int]]]:
-    """Build the graph from the store and write graph.json, graph.graphml and index.html."""
+    """Build the graph from the store; write graph.json, graph.graphml, index.html and CSVs."""
     graph = build_graph(store, vocabulary)
     outputs = {
         GRAPH_JSON: graph_to_json(graph),
         GRAPH_GRAPHML: graph_to_graphml(graph),
         PAGE: render_html(graph, config.pipeline.topic).encode("utf-8"),
+        **graph_to_csv(graph),  # nodes.csv, edges.csv
     }
     written = [name for name, data in outputs.items() if write_if_changed(out_dir / name, data)]
     return written, summarize(graph)

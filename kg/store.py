@@ -435,6 +435,11 @@ class Store:
         )
         return [Author(r[0], r[1]) for r in rows]
 
+    def first_runs(self) -> dict[str, int | None]:
+        """The run that first stored each paper, by key (None for papers stored outside a run)."""
+        rows = self.db.execute("SELECT paper_id, first_run FROM papers ORDER BY paper_id")
+        return {r[0]: r[1] for r in rows}
+
     def merges(self) -> list[tuple[str, str, str]]:
         """Every merge decision, as (kept key, merged key, rule)."""
         rows = self.db.execute("SELECT kept, merged, rule FROM merges ORDER BY merge_id")

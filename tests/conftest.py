@@ -27,3 +27,28 @@ def kg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def store(tmp_path: Path) -> Store:
     with Store(tmp_path / "store.sqlite3") as opened:
         yield opened
+
+
+# -- the graph people use: a small built graph with known answers (tests/small_graph.py) ----
+
+
+@pytest.fixture(scope="session")
+def small_graph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with graph.json built from a real store filled with the small corpus."""
+    from kg.graph import build_graph, save_graph
+    from kg.vocabulary import load_vocabulary
+    from tests.small_graph import fill_small_store
+
+    folder = tmp_path_factory.mktemp("small-graph")
+    with Store(folder / "store.sqlite3") as opened:
+        fill_small_store(opened)
+        save_graph(build_graph(opened, load_vocabulary()), folder / "graph.json")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path to Debian's Chromium: skipped locally when absent, a failure on CI (CI set)."""
+    from tests.cdp import require_chromium
+
+    return require_chromium()

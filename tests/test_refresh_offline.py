@@ -16,7 +16,7 @@ from kg.pipeline import refresh
 from kg.sources.snapshot import read_snapshot
 from tests.conftest import SNAPSHOT
 
-OUTPUTS = ("graph.json", "graph.graphml", "index.html")
+OUTPUTS = ("graph.json", "graph.graphml", "index.html", "nodes.csv", "edges.csv")
 
 
 def _kg(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
