@@ -233,8 +233,13 @@ class Fetcher:
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        describe_error: Callable[[bytes], str | None] | None = None,
     ) -> T:
-        """Send until `parse(body)` of a 200 succeeds; raise `FetchError` when it cannot."""
+        """Send until `parse(body)` of a 200 succeeds; raise `FetchError` when it cannot.
+
+        `describe_error` reads the API's message out of an error response's body.
+        """
+        describe = describe_error or self._describe_error
         shown = display_url(url, params)
         if self.gave_up:
             raise FetchError(
@@ -271,7 +276,7 @@ class Fetcher:
                     problem = f"HTTP {status}"
                     retry_after = parse_retry_after(headers.get("retry-after"))
                 else:
-                    detail = self._describe_error(body)
+                    detail = describe(body)
                     raise FetchError(
                         f"{self.name}: HTTP {status}"
                         + (f" ({detail})" if detail else "")
