@@ -97,10 +97,9 @@ def snapshot_works() -> list[Work]:
 OFF_TOPIC = Work(
     key="doi:10.2139/ssrn.288970",
     title="How Much Should We Trust Differences-in-Differences Estimates?",
-    abstract=(
+    abstract=(  # its first sentence (the next one says "bias", an alias of risk:bias)
         "Most Difference-in-Difference (DD) papers rely on many years of data and focus on "
-        "serially correlated outcomes. Yet almost all these papers ignore the bias in the "
-        "estimated standard errors that serial correlation introduces."
+        "serially correlated outcomes."
     ),
     authors=("Marianne Bertrand", "E. Duflo", "S. Mullainathan"),
     year=2001,
@@ -245,8 +244,18 @@ class World:
     errors: list[str] = field(default_factory=list)  # requests the real API would refuse
     named: dict[str, str] = field(default_factory=dict)  # roles of works in a test world
 
+    max_per_query: int = 30000  # results one arXiv query pages through
+
     def __post_init__(self) -> None:
         self.by_key = {w.key: w for w in self.works}
+        self._ids: dict[str, Work] = {}
+        for w in self.works:
+            self._ids[w.s2_id] = w
+            self._ids[f"corpusid:{w.corpus_id}"] = w
+            if w.arxiv_id:
+                self._ids[f"arxiv:{w.arxiv_id}"] = w
+            if w.doi:
+                self._ids[f"doi:{w.doi.lower()}"] = w
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -258,20 +267,12 @@ class World:
         return len(self.references.get(work.key, [])), len(citing), len(citing) // 2
 
     def find(self, s2_id: str) -> Work | None:
+        """The work a Graph API id names (paperId, `arXiv:`, `DOI:`, `CorpusId:`), if known."""
         raw = s2_id.strip()
         kind, _, value = raw.partition(":")
-        for work in self.works:
-            if work.key in self.not_in_s2:
-                continue
-            if kind.lower() == "arxiv" and work.arxiv_id == value:
-                return work
-            if kind.lower() == "doi" and work.doi and work.doi.lower() == value.lower():
-                return work
-            if kind.lower() == "corpusid" and str(work.corpus_id) == value:
-                return work
-            if raw == work.s2_id:
-                return work
-        return None
+        work = self._ids.get(f"{kind.lower()}:{value.lower() if kind.lower() == 'doi' else value}")
+        work = work or self._ids.get(raw)
+        return None if work is None or work.key in self.not_in_s2 else work
 
     def context(self, citing: Work, cited: Work) -> str:
         """A citing sentence: the first sentence of the citing abstract naming the cited work."""
@@ -290,7 +291,7 @@ class World:
     def arxiv(self, seen: Seen) -> Reply:
         q = seen.query
         start, size = int(q.get("start", 0)), int(q.get("max_results", 10))
-        if size > 2000 or start + size > 30000:
+        if size > 2000 or start + size > self.max_per_query:
             self.errors.append(seen.raw_query)
             return Reply(400, error_feed("max_results too large"), _ATOM)
         if q.get("sortBy") != "submittedDate" or q.get("sortOrder") != "ascending":
@@ -418,7 +419,10 @@ def topic_world() -> World:
     - arXiv: query "in-context learning" finds 8 papers, "chain-of-thought" finds 6 (two of
       them also found by the first), within cs.CL/cs.LG/cs.AI;
     - Semantic Scholar: knows every work except one arXiv paper (`MISSING`); its search
-      "emergent abilities" finds 3 papers, one of them also on arXiv and one known to S2 only;
+      "emergent abilities" finds 4 papers: one also on arXiv, one on arXiv but outside the
+      queries (`SEARCH_EXTRA`), one known to S2 only by DOI (`S2_ONLY`), and a copy of an arXiv
+      paper without its arXiv id (`TWIN`, same title: merged by title);
+    - seeds: `SEED`, a paper no query finds;
     - references: each arXiv paper cites the two papers found before it; three works outside
       the corpus are cited by 3, 3 and 2 corpus papers: `JOINS` (on topic, cited by 3),
       `OFF_TOPIC` (cited by 3, no concept) and `TOO_FEW` (cited by 2).
@@ -429,17 +433,26 @@ def topic_world() -> World:
     cot = icl[-2:] + cot
     corpus = sorted({w.key: w for w in icl + cot}.values(), key=lambda w: w.published)
     rest = [w for w in works if w.key not in {c.key for c in corpus}]
-    joins, too_few, s2_only, search_extra = rest[0], rest[1], rest[2], rest[3]
+    joins, too_few, s2_only, search_extra, seed = rest[:5]
     s2_only = replace(
         s2_only, arxiv_id=None, key=f"doi:10.5555/{s2_only.key}", doi=f"10.5555/{s2_only.key}"
     )
+    twin = Work(  # Semantic Scholar's copy of an arXiv paper without its arXiv id
+        key="doi:10.5555/twin",
+        title=corpus[0].title,
+        abstract=None,
+        authors=corpus[0].authors,
+        year=corpus[0].year,
+        published=corpus[0].published,
+        doi="10.5555/twin",
+    )
     world = World(
-        works=[*corpus, joins, too_few, s2_only, search_extra, OFF_TOPIC],
+        works=[*corpus, joins, too_few, s2_only, search_extra, seed, twin, OFF_TOPIC],
         arxiv_queries={
             "in-context learning": [w.key for w in icl],
             "chain-of-thought": [w.key for w in cot],
         },
-        s2_queries={"emergent abilities": [corpus[0].key, s2_only.key, search_extra.key]},
+        s2_queries={"emergent abilities": [corpus[0].key, s2_only.key, search_extra.key, twin.key]},
     )
     for i, work in enumerate(corpus):
         world.references[work.key] = [c.key for c in corpus[max(0, i - 2) : i]]
@@ -455,5 +468,7 @@ def topic_world() -> World:
         "S2_ONLY": s2_only.key,
         "SEARCH_EXTRA": search_extra.key,
         "MISSING": corpus[3].key,
+        "SEED": seed.key,
+        "TWIN": twin.key,
     }
     return world

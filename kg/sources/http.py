@@ -262,7 +262,7 @@ class Fetcher:
                         result = parse(body)
                     except ApiError as exc:
                         raise FetchError(
-                            f"{self.name} reported an error: {exc} ({shown}); fix the request",
+                            f"{self.name} answered with an error: {exc}, not retried ({shown})",
                             url=shown,
                             status=status,
                             retryable=False,
