@@ -64,6 +64,7 @@ _INGEST_NAMES: dict[str, str | None] = {
     "citations_skipped": "skipped_citation_end_not_stored",
 }
 _ARXIV_MINUTE = "%Y%m%d%H%M"
+_SUMMARY_FIRST = ("new", "updated", "unchanged", "merged", "citations_new", "snowball_joined")
 _SEEDS_PART = "s2:seeds"  # seeds Semantic Scholar did not know, per pass
 
 
@@ -239,6 +240,8 @@ def harvest(
             report.add("retries_s2", s2_fetcher.retries)
             report.add("merged", run.state.merges_in_run(run_id))
             report.add("citations_new", store.counts()["citations"] - citations_before)
+            first = [k for k in _SUMMARY_FIRST if k in report.counts]
+            report.counts = {k: report.counts[k] for k in [*first, *sorted(report.counts)]}
     return report
 
 

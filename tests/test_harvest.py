@@ -22,20 +22,17 @@ from kg.records import Paper
 from kg.store import Store
 from tests.harvesting import NOW, pipeline, run
 from tests.loopback import Loopback, Reply, Seen
-from tests.worlds import OFF_TOPIC, World, atom_feed, error_feed, snapshot_works, topic_world
+from tests.worlds import OFF_TOPIC, World, atom_feed, error_feed, snapshot_works
 
 
 @pytest.fixture
-def world() -> World:
-    return topic_world()
+def world(harvest_world: tuple[World, Loopback]) -> World:
+    return harvest_world[0]
 
 
 @pytest.fixture
-def server(world: World, monkeypatch: pytest.MonkeyPatch):
-    with Loopback(world.handler) as running:
-        monkeypatch.setenv("KG_ARXIV_URL", running.url + "/api/query")
-        monkeypatch.setenv("KG_S2_URL", running.url)
-        yield running
+def server(harvest_world: tuple[World, Loopback]) -> Loopback:
+    return harvest_world[1]
 
 
 def arxiv_keys(world: World) -> set[str]:

@@ -241,6 +241,7 @@ class World:
     not_in_s2: set[str] = field(default_factory=set)  # keys batch answers null for
     unnamed_references: dict[str, list[str]] = field(default_factory=dict)  # titles, no id
     search_page: int = 1000  # papers per /paper/search/bulk page
+    edge_page: int = 1000  # at most this many references/citations a page, whatever the limit
     errors: list[str] = field(default_factory=list)  # requests the real API would refuse
     named: dict[str, str] = field(default_factory=dict)  # roles of works in a test world
 
@@ -345,6 +346,7 @@ class World:
         if limit > 1000 or offset + limit > 10000:
             self.errors.append(seen.raw_query)
             return _error(400, "Unacceptable query params")
+        limit = min(limit, self.edge_page)
         other = "citedPaper" if kind == "references" else "citingPaper"
         keys = (
             self.references.get(work.key, []) if kind == "references" else self.cited_by(work.key)
@@ -471,4 +473,30 @@ def topic_world() -> World:
         "SEED": seed.key,
         "TWIN": twin.key,
     }
+    return world
+
+
+def small_world() -> World:
+    """A world small enough to interrupt at every request: one arXiv query of 5 papers, a
+    two-page search, a seed, references two a page, and one work that snowballs in."""
+    works = snapshot_works()
+    corpus = [w for w in works if "in-context" in w.title.lower()][:5]
+    rest = [w for w in works if w not in corpus]
+    joins, s2_only, seed = rest[0], rest[2], rest[4]
+    s2_only = replace(
+        s2_only, arxiv_id=None, key=f"doi:10.5555/{s2_only.key}", doi=f"10.5555/{s2_only.key}"
+    )
+    world = World(
+        works=[*corpus, joins, s2_only, seed],
+        arxiv_queries={"in-context learning": [w.key for w in corpus]},
+        s2_queries={"emergent abilities": [corpus[0].key, s2_only.key]},
+        search_page=1,
+        edge_page=2,
+    )
+    for i, work in enumerate(corpus):
+        world.references[work.key] = [c.key for c in corpus[max(0, i - 2) : i]]
+    for work in corpus[-3:]:
+        world.references[work.key].append(joins.key)
+    world.references[s2_only.key] = [corpus[0].key, corpus[1].key, joins.key]
+    world.named = {"JOINS": joins.key, "S2_ONLY": s2_only.key, "SEED": seed.key}
     return world
