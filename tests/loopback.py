@@ -71,6 +71,7 @@ class Loopback:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[Seen] = []
+        self.handler_errors: list[str] = []  # exceptions the handler raised
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
         server = self
@@ -101,7 +102,11 @@ class Loopback:
                     server.requests.append(seen)
                     reply = server._take_fault(seen)
                 if reply is None:
-                    reply = server.handler(seen)
+                    try:
+                        reply = server.handler(seen)
+                    except Exception as exc:  # a bug of the test's handler: answer and keep it
+                        server.handler_errors.append(f"{seen.method} {self.path}: {exc!r}")
+                        reply = Reply(500, f"handler error: {exc!r}")
                 self._answer(seen, reply)
 
             def _answer(self, seen: Seen, reply: Reply) -> None:

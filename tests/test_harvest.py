@@ -375,3 +375,56 @@ def test_moving_the_window_past_the_per_query_limit(
     assert report.failures == [] and world.errors == []
     assert report.counts["arxiv_windows_moved"] >= 1
     assert all(store.get_paper(k) for k in arxiv_keys(world))
+
+
+class Bars:
+    """A progress callback with bars (`kg.harvest.ProgressBars`) that records what it is told."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.tasks: dict[int, list] = {}
+
+    def __call__(self, message: str) -> None:
+        self.messages.append(message)
+
+    def start_task(self, description: str, total: int | None = None) -> int:
+        self.tasks[len(self.tasks)] = [description, total, 0, False]
+        return len(self.tasks) - 1
+
+    def update_task(self, task: int, *, advance: int = 0, total: int | None = None) -> None:
+        self.tasks[task][2] += advance
+        self.tasks[task][1] = total if total is not None else self.tasks[task][1]
+
+    def end_task(self, task: int) -> None:
+        self.tasks[task][3] = True
+
+
+def test_long_stages_report_progress_bars(
+    world: World, server: Loopback, store: Store, tmp_path: Path
+) -> None:
+    bars = Bars()
+    run(store, pipeline(tmp_path, world), progress=bars)
+    shown: dict[str, list[tuple]] = {}
+    for description, total, done, ended in bars.tasks.values():
+        shown.setdefault(description, []).append((total, done, ended))
+    assert shown["arXiv in-context learning"] == [(8, 8, True)]
+    (total, done, ended), after_snowball = shown["S2 references"]
+    assert total == done > 10 and ended and after_snowball == (1, 1, True)
+    assert all(total == done for total, done, _ in shown["S2 enrich"])
+    assert "Semantic Scholar search: emergent abilities" in bars.messages
+
+
+def test_progress_bars_draw_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from kg.cli import _RefreshProgress
+
+    screen = io.StringIO()
+    with _RefreshProgress(Console(file=screen, force_terminal=True, width=100)) as progress:
+        progress("harvesting arXiv and Semantic Scholar")
+        task = progress.start_task("arXiv in-context learning", None)
+        progress.update_task(task, advance=3, total=8)
+        progress.end_task(task)
+    assert "arXiv in-context learning" in screen.getvalue()
