@@ -185,8 +185,8 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     arxiv = sections.get("arxiv")
     if arxiv and not 1 <= arxiv.page_size <= 2000:
         raise ConfigError(f"{file}: arxiv.page_size must be 1..2000 (the API's limit)")
-    if arxiv and not 1 <= arxiv.max_per_query <= 30000:
-        raise ConfigError(f"{file}: arxiv.max_per_query must be 1..30000 (the API's limit)")
+    if arxiv and not arxiv.page_size <= arxiv.max_per_query <= 30000:
+        raise ConfigError(f"{file}: arxiv.max_per_query must be page_size..30000 (the API's limit)")
     s2 = sections.get("semantic_scholar")
     if s2 and not 1 <= s2.batch_size <= 500:
         raise ConfigError(f"{file}: semantic_scholar.batch_size must be 1..500 (the API's limit)")

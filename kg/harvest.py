@@ -279,6 +279,7 @@ class _Run:
         self.now = now
         self.generation = 0
         self._seeds_missing: set[str] = set()  # seeds Semantic Scholar did not know
+        self._resumable = False  # a failure a rerun of this pass could finish
 
     # -- the stages -------------------------------------------------------------------------
 
@@ -299,7 +300,8 @@ class _Run:
         self.snowball()
         self.edges("citations")
         self.link()
-        if not self.report.failures:
+        if not self._resumable:
+            # Nothing left that a rerun could finish (a refused query is retried next pass).
             with self.store.transaction():
                 self.state.close_generation(self.generation, self.now)
 
@@ -308,16 +310,26 @@ class _Run:
 
         self.report.add_ingest(ingest(self.store, papers, citations, self.run_id))
 
-    def _fail(self, line: str) -> None:
+    def _fail(self, line: str, resumable: bool = True) -> None:
+        """Report one failed part or stage; `resumable` keeps this pass open for a rerun."""
         log.warning("%s", line)
         self.report.failures.append(line)
+        self._resumable = self._resumable or resumable
+
+    def _refused(self, key: str, cursor: dict[str, Any], exc: FetchError) -> bool:
+        """For an error retrying cannot fix: mark the part failed for this pass; True if so."""
+        if exc.retryable:
+            return False
+        with self.store.transaction():
+            self.state.save_part(key, self.generation, "failed", cursor, self.run_id, self.now)
+        return True
 
     def _cursor(self, key: str, fresh: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         """The cursor to go on from: None if done in this pass, the saved one, or `fresh()`."""
         part = self.state.part(key)
         if part is not None and part.generation == self.generation:
-            if part.status == "done":
-                self.report.add("parts_done_before")
+            if part.status in ("done", "failed"):
+                self.report.add(f"parts_{part.status}_before")
                 return None
             return part.cursor
         return fresh()
@@ -358,10 +370,13 @@ class _Run:
         try:
             self._arxiv_pages(query, key, watermark_key, cursor, task)
         except FetchError as exc:
-            self._fail(
-                f"arXiv query {query!r}: {exc}; the next run resumes at result "
-                f"{cursor['start']} of the window {cursor['from']}-{cursor['to']}"
-            )
+            if self._refused(key, cursor, exc):
+                self._fail(f"arXiv query {query!r}: {exc}", resumable=False)
+            else:
+                self._fail(
+                    f"arXiv query {query!r}: {exc}; the next run resumes at result "
+                    f"{cursor['start']} of the window {cursor['from']}-{cursor['to']}"
+                )
         finally:
             self.bars.end_task(task)
 
@@ -489,8 +504,13 @@ class _Run:
                 if done:
                     return
         except FetchError as exc:
-            where = "the stored continuation token" if cursor["token"] else "its first page"
-            self._fail(f"Semantic Scholar search {query!r}: {exc}; the next run resumes at {where}")
+            if self._refused(key, cursor, exc):
+                self._fail(f"Semantic Scholar search {query!r}: {exc}", resumable=False)
+            else:
+                where = "the stored continuation token" if cursor["token"] else "its first page"
+                self._fail(
+                    f"Semantic Scholar search {query!r}: {exc}; the next run resumes at {where}"
+                )
         finally:
             self.bars.end_task(task)
 
@@ -582,7 +602,8 @@ class _Run:
         if failed:
             self._fail(
                 f"Semantic Scholar batch lookup: {failed} of {len(wanted)} papers not looked up "
-                f"({self._last_error}); the next run looks them up"
+                f"({self._last_error}); the next run looks them up",
+                resumable=self._last_retryable,
             )
 
     def _batches(self, wanted: Sequence[tuple[str, Any]], stage: str) -> int:
@@ -596,6 +617,7 @@ class _Run:
                     records = self.s2.batch([request_id for request_id, _ in chunk])
                 except FetchError as exc:
                     self._last_error = str(exc)
+                    self._last_retryable = exc.retryable
                     failed += len(chunk)
                     continue
                 self.report.add("s2_batch_calls")
@@ -653,13 +675,17 @@ class _Run:
                 try:
                     self._edge_pages(kind, key, s2_id, offset, cap)
                 except FetchError as exc:
-                    if exc.status == 404:
+                    if exc.retryable:
+                        failed.append(f"{key}: {exc}")
+                        continue
+                    if exc.status == 404:  # Semantic Scholar no longer knows the paper
                         with self.store.transaction():
                             self.state.set_edges_next(kind, key, DONE)
                         self.report.add(f"skipped_{kind}_paper_not_found")
-                    else:
-                        failed.append(f"{key}: {exc}")
-                self.bars.update_task(task, advance=1)
+                    else:  # refused: a retry now would not help; the next run asks again
+                        self._fail(f"Semantic Scholar {kind} of {key}: {exc}", resumable=False)
+                finally:
+                    self.bars.update_task(task, advance=1)
         finally:
             self.bars.end_task(task)
         if failed:
@@ -745,7 +771,8 @@ class _Run:
             if failed:
                 self._fail(
                     f"Semantic Scholar snowball lookup: {failed} of {len(joining)} works not "
-                    f"looked up ({self._last_error}); the next run tries again"
+                    f"looked up ({self._last_error}); the next run tries again",
+                    resumable=self._last_retryable,
                 )
                 return
             self.edges("references")
@@ -767,3 +794,4 @@ class _Run:
                 self.state.mark_linked(citing, cited_s2)
 
     _last_error = ""
+    _last_retryable = True

@@ -176,11 +176,19 @@ def test_an_error_feed_fails_its_query_at_once_and_the_others_go_on(
         when=lambda s: is_arxiv(s, "chain-of-thought"),
         times=9,
     )
-    report = run(store, pipeline(tmp_path, world))
+    config = pipeline(tmp_path, world)
+    report = run(store, config)
     (failure,) = report.failures
     assert "unbalanced parentheses in query" in failure and "not retried" in failure
     assert len([s for s in server.requests if is_arxiv(s, "chain-of-thought")]) == 1
     assert all(store.get_paper(k) for k in world.arxiv_queries["in-context learning"])
+    # nothing to resume: the next run is a new pass for every query (no query starves)
+    before = len(server.requests)
+    report = run(store, config, NOW + timedelta(hours=1))
+    assert "resumed" not in report.counts and len(report.failures) == 1
+    again = server.requests[before:]
+    assert any(is_arxiv(s, "in-context learning") for s in again)
+    assert len([s for s in again if is_arxiv(s, "chain-of-thought")]) == 1
 
 
 def test_an_empty_first_page_is_asked_again_before_it_is_believed(
@@ -428,3 +436,19 @@ def test_progress_bars_draw_on_a_terminal() -> None:
         progress.update_task(task, advance=3, total=8)
         progress.end_task(task)
     assert "arXiv in-context learning" in screen.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("depth", "joined"), [(0, set()), (1, {"JOINS"}), (2, {"JOINS", "TOO_FEW"})]
+)
+def test_snowball_depth_counts_only_citing_papers_above_the_limit(
+    world: World, server: Loopback, store: Store, tmp_path: Path, depth: int, joined: set[str]
+) -> None:
+    """TOO_FEW is cited by two harvested papers and by JOINS, which itself joins at depth 1:
+    only a second round (depth 2) may count JOINS's citation."""
+    world.references[world.named["JOINS"]] = [world.named["TOO_FEW"]]
+    report = run(store, pipeline(tmp_path, world, snowball={"depth": depth}))
+    assert report.failures == []
+    stored = {p.paper_id for p in store.papers()}
+    assert {name for name in ("JOINS", "TOO_FEW") if world.named[name] in stored} == joined
+    assert report.counts.get("snowball_joined", 0) == len(joined)
