@@ -19,9 +19,11 @@ One call of `harvest` runs these stages, each incremental and each resumable at 
 
 Every record goes through `kg.pipeline.ingest`, the path the snapshot takes too, in the same
 transaction as the cursor that says the page is done. A query's watermark moves only when
-all its pages are in, and never on an empty answer. A failure (after the fetcher's retries)
+all its pages are in (for arXiv, never on an empty answer). A failure (after the fetcher's retries)
 costs only its query or stage: it becomes one line of `HarvestReport.failures`, what worked is
 kept, and the next run -- within `harvest.resume_hours` -- resumes the same pass where it stopped.
+A part the service refuses (a 4xx, arXiv's error feed) is marked failed for the pass and does
+not hold it open; the next pass asks again.
 """
 
 from __future__ import annotations

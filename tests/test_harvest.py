@@ -238,7 +238,7 @@ def test_an_empty_page_in_the_middle_fails_the_query_not_the_pages_before(
         Reply(429, '{"message": "Too Many Requests"}', {"Retry-After": "0"}),
         Reply(502, "<html>Bad Gateway</html>"),
         Reply(503, ""),
-        Reply(200, "{}", delay=2.5),  # past the 2 s timeout
+        Reply(200, "{}", delay=1.2),  # past the 0.6 s timeout
         Reply(200, '[{"paperId": "x"}', truncate=5),
         Reply(200, "<html>captive portal</html>"),
         Reply(200, '{"error": "Internal error"}'),
@@ -248,7 +248,7 @@ def test_an_empty_page_in_the_middle_fails_the_query_not_the_pages_before(
 def test_semantic_scholar_faults_cost_a_retry_not_data(
     world: World, server: Loopback, store: Store, tmp_path: Path, fault: Reply
 ) -> None:
-    config = pipeline(tmp_path, world, harvest={"max_tries": 3})
+    config = pipeline(tmp_path, world, harvest={"max_tries": 3}, semantic_scholar={"timeout": 0.6})
     for path in ("/paper/batch", "/references", "/search/bulk"):
         server.inject(fault, when=lambda s, path=path: s.path.endswith(path))
     report = run(store, config)
