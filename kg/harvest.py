@@ -282,6 +282,9 @@ class _Run:
         self.generation = 0
         self._seeds_missing: set[str] = set()  # seeds Semantic Scholar did not know
         self._resumable = False  # a failure a rerun of this pass could finish
+        self._last_error = ""  # the last batch lookup that failed, and whether a retry may help
+        self._last_retryable = True
+        self.started = now
 
     # -- the stages -------------------------------------------------------------------------
 
@@ -794,6 +797,3 @@ class _Run:
             )
             for citing, cited_s2, *_ in rows:
                 self.state.mark_linked(citing, cited_s2)
-
-    _last_error = ""
-    _last_retryable = True

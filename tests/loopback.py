@@ -127,8 +127,10 @@ class Loopback:
                 if reply.truncate is not None:
                     self.close_connection = True
                     data = data[: reply.truncate]
-                self.end_headers()
+                # Recorded before the bytes go out: the client may act on them at once.
                 seen.status = reply.status
+                seen.complete = reply.truncate is None
+                self.end_headers()
                 try:
                     if reply.trickle:
                         for i in range(0, len(data), 64):
@@ -139,9 +141,8 @@ class Loopback:
                         self.wfile.write(data)
                     self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
+                    seen.complete = False
                     self.close_connection = True
-                    return
-                seen.complete = reply.truncate is None
 
             do_GET = _serve
             do_POST = _serve
