@@ -115,7 +115,7 @@ def test_a_slow_response_times_out_and_is_retried(server: Loopback, tmp_path: Pa
     started = time.monotonic()
     with fetcher(tmp_path, policy) as f:
         assert f.request("GET", server.url + "/x", parse_json)["n"] == 1
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 1.45  # did not wait out the 1.5 s response
 
 
 def test_a_trickled_body_is_cut_at_the_deadline(server: Loopback, tmp_path: Path) -> None:
