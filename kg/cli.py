@@ -68,26 +68,88 @@ def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None) -> 
     from kg.pipeline import refresh as run_refresh
 
     config = load_pipeline(pipeline_file)
-    with err.status("refreshing") as status:
-        result = run_refresh(
-            config, offline=offline, out_dir=out_dir, progress=lambda msg: status.update(msg)
-        )
+    with _RefreshProgress(err) as progress:
+        result = run_refresh(config, offline=offline, out_dir=out_dir, progress=progress)
     _print_refresh(result)
+
+
+class _RefreshProgress:
+    """Stage messages on a spinner line, plus the harvest's bars (`kg.harvest.ProgressBars`).
+
+    Drawn on stderr only when it is a terminal; bars vanish when their task ends.
+    """
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._stage = self._progress.add_task("refreshing", total=None)
+
+    def __enter__(self) -> _RefreshProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, message: str) -> None:
+        self._progress.update(self._stage, description=message)
+
+    def start_task(self, description: str, total: int | None = None) -> int:
+        return int(self._progress.add_task(description, total=total))
+
+    def update_task(self, task: int, *, advance: int = 0, total: int | None = None) -> None:
+        self._progress.update(task, advance=advance, total=total)  # type: ignore[arg-type]
+
+    def end_task(self, task: int) -> None:
+        self._progress.remove_task(task)  # type: ignore[arg-type]
+
+
+def _count_rows(stage: str, counts: dict[str, Any]) -> list[tuple[str, str]]:
+    """A stage's counts as table rows: main counts, then skipped by reason, then requests."""
+    groups: dict[str, list[str]] = {stage: [], f"{stage} skipped": [], "requests": []}
+    for key, value in counts.items():
+        if key.startswith("skipped_"):
+            groups[f"{stage} skipped"].append(f"{key[8:].replace('_', ' ')} {value}")
+        elif key.startswith(("requests_", "retries_")):
+            groups["requests"].append(f"{key.replace('_', ' ')} {value}")
+        else:
+            groups[stage].append(f"{key.replace('_', ' ')} {value}")
+    rows = [(stage, ", ".join(groups[stage]) or "nothing")]
+    rows += [(name, ", ".join(parts)) for name, parts in list(groups.items())[1:] if parts]
+    return rows
 
 
 def _print_refresh(result: Any) -> None:
     table = Table(title=f"kg refresh: run {result.run_id} {result.status}", show_header=False)
     for stage, counts in result.counts.items():
         if isinstance(counts, dict):
-            text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()) or "nothing"
+            for name, text in _count_rows(stage, counts):
+                table.add_row(name, text)
         else:
-            text = str(counts)
-        table.add_row(stage, text)
+            table.add_row(stage, str(counts))
     for part in ("nodes", "edges"):
         shown = ", ".join(f"{k} {v}" for k, v in result.graph.get(part, {}).items())
         table.add_row(f"graph {part}", shown)
     written = ", ".join(result.written) if result.written else "none (no changes)"
     table.add_row("written", f"{written} in {result.out_dir}")
+    for line in getattr(result, "failures", []):
+        table.add_row("failed", line)
     out.print(table)
 
 

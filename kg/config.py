@@ -38,6 +38,10 @@ class ArxivSection:
     date_floor: date | None = None
     page_size: int = 200
     overlap_days: int = 3
+    # Politeness and robustness (see README "Harvesting"); arXiv asks for >= 3 s between calls.
+    request_interval: float = 3.0
+    timeout: float = 30.0
+    max_per_query: int = 30000
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,30 @@ class SemanticScholarSection:
     fields_of_study: tuple[str, ...] = ()
     year_floor: int | None = None
     seed_ids: tuple[str, ...] = ()
+    overlap_days: int = 30
+    batch_size: int = 500
+    citations_limit: int = 1000
+    refresh_days: int = 30
+    request_interval: float = 1.0
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
 class SnowballSection:
     min_citing: int = 3
     depth: int = 1
+
+
+@dataclass(frozen=True)
+class HarvestSection:
+    """Retries and resumption shared by the online sources."""
+
+    max_tries: int = 5
+    backoff: float = 2.0
+    backoff_cap: float = 120.0
+    retry_after_cap: float = 600.0
+    give_up_after: int = 3
+    resume_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class PipelineConfig:
     arxiv: ArxivSection = field(default_factory=ArxivSection)
     semantic_scholar: SemanticScholarSection = field(default_factory=SemanticScholarSection)
     snowball: SnowballSection = field(default_factory=SnowballSection)
+    harvest: HarvestSection = field(default_factory=HarvestSection)
 
     @property
     def name(self) -> str:
@@ -74,6 +97,7 @@ _SECTIONS: dict[str, type] = {
     "arxiv": ArxivSection,
     "semantic_scholar": SemanticScholarSection,
     "snowball": SnowballSection,
+    "harvest": HarvestSection,
 }
 
 
@@ -101,6 +125,10 @@ def _convert(value: Any, annotation: Any, base: Path, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where} must be a list of strings, got {value!r}")
         return tuple(value)
+    if annotation is float:
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{where} must be a non-negative number, got {value!r}")
+        return float(value)
     if annotation is int:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{where} must be a non-negative integer, got {value!r}")
@@ -157,4 +185,12 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     arxiv = sections.get("arxiv")
     if arxiv and not 1 <= arxiv.page_size <= 2000:
         raise ConfigError(f"{file}: arxiv.page_size must be 1..2000 (the API's limit)")
+    if arxiv and not arxiv.page_size <= arxiv.max_per_query <= 30000:
+        raise ConfigError(f"{file}: arxiv.max_per_query must be page_size..30000 (the API's limit)")
+    s2 = sections.get("semantic_scholar")
+    if s2 and not 1 <= s2.batch_size <= 500:
+        raise ConfigError(f"{file}: semantic_scholar.batch_size must be 1..500 (the API's limit)")
+    harvest = sections.get("harvest")
+    if harvest and harvest.max_tries < 1:
+        raise ConfigError(f"{file}: harvest.max_tries must be at least 1")
     return PipelineConfig(path=file.resolve(), **sections)

@@ -44,6 +44,7 @@ class RefreshResult:
     out_dir: Path | None = None
     written: list[str] = field(default_factory=list)
     graph: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)  # harvest parts that failed
 
 
 def pipeline_vocabulary(config: PipelineConfig) -> Vocabulary:
@@ -161,7 +162,9 @@ def refresh(
                 from kg.harvest import harvest
 
                 say("harvesting arXiv and Semantic Scholar")
-                result.counts["ingest"] = harvest(store, config, run_id, progress=say)
+                report = harvest(store, config, run_id, progress=say)
+                result.counts["ingest"] = report.counts
+                result.failures = list(report.failures)
             say("extracting concepts and claims")
             result.counts["extract"] = extract_stage(store, vocabulary, run_id)
             say("building and rendering the graph")
@@ -174,7 +177,7 @@ def refresh(
         except BaseException as exc:
             store.finish_run(run_id, "failed", result.counts, f"{type(exc).__name__}: {exc}")
             raise
-        store.finish_run(run_id, result.status, result.counts)
+        store.finish_run(run_id, result.status, result.counts, "; ".join(result.failures) or None)
         return result
     finally:
         if owned:

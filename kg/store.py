@@ -129,6 +129,55 @@ MIGRATIONS: tuple[str, ...] = (
         rule TEXT NOT NULL
     );
     """,
+    # 1 -> 2: online harvest state (kg.harvest_state): resumable cursors per query, Semantic
+    # Scholar progress per corpus paper, and the out-of-corpus works corpus papers cite.
+    """
+    CREATE TABLE harvest_generations (
+        generation INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        closed_at TEXT,
+        run_id INTEGER
+    );
+    CREATE TABLE harvest_parts (
+        part TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        cursor TEXT NOT NULL DEFAULT '{}',
+        run_id INTEGER,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE s2_state (
+        paper_id TEXT PRIMARY KEY
+            REFERENCES papers(paper_id) ON UPDATE CASCADE ON DELETE CASCADE,
+        lookup_generation INTEGER,
+        found INTEGER,
+        enriched_at TEXT,
+        refs_next INTEGER NOT NULL DEFAULT 0,
+        cits_next INTEGER NOT NULL DEFAULT 0,
+        depth INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE s2_works (
+        s2_paper_id TEXT PRIMARY KEY,
+        arxiv_id TEXT,
+        doi TEXT,
+        title TEXT,
+        abstract TEXT,
+        year INTEGER,
+        lookup_generation INTEGER,
+        found INTEGER
+    );
+    CREATE TABLE s2_references (
+        citing TEXT NOT NULL REFERENCES papers(paper_id) ON UPDATE CASCADE ON DELETE CASCADE,
+        cited_s2 TEXT NOT NULL,
+        contexts TEXT NOT NULL DEFAULT '[]',
+        intents TEXT NOT NULL DEFAULT '[]',
+        is_influential INTEGER,
+        linked INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (citing, cited_s2)
+    );
+    CREATE INDEX s2_references_cited ON s2_references(cited_s2);
+    CREATE INDEX s2_references_unlinked ON s2_references(linked);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -322,6 +371,7 @@ class Store:
             if _empty(old) or holder is None or _rank(name, paper.source) <= _rank(name, holder):
                 changes[name] = new
                 sources[name] = paper.source
+        rule = self._merge_rule(key, paper)  # before this record's aliases point at `key`
         self._add_aliases(key, paper)
         if paper.arxiv_id and key.startswith(("s2:", "doi:")):
             # A work first seen without an arXiv id takes its arXiv id as key (FKs cascade).
@@ -330,7 +380,7 @@ class Store:
             self._log_merge(run_id, new_key, key, "rekeyed to arXiv id")
             key = new_key
         elif paper.paper_id != key:
-            self._log_merge(run_id, key, paper.paper_id, self._merge_rule(key, paper))
+            self._log_merge(run_id, key, paper.paper_id, rule)
         if not changes:
             return "unchanged"
         merged = Paper(**{**current.__dict__, **changes, "paper_id": key})

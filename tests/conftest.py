@@ -52,3 +52,21 @@ def chromium() -> str:
     from tests.cdp import require_chromium
 
     return require_chromium()
+
+
+# -- the online harvest: a loopback arXiv + Semantic Scholar ---------------------------------
+
+
+@pytest.fixture
+def harvest_world(monkeypatch: pytest.MonkeyPatch):
+    """(world, server): a loopback arXiv + Semantic Scholar built from the snapshot's papers
+    (`tests.worlds.topic_world`), with `KG_ARXIV_URL` and `KG_S2_URL` pointing at it.
+    Inject faults with `server.inject(Reply(...), when=...)`; see `tests/loopback.py`."""
+    from tests.loopback import Loopback
+    from tests.worlds import topic_world
+
+    world = topic_world()
+    with Loopback(world.handler) as server:
+        monkeypatch.setenv("KG_ARXIV_URL", server.url + "/api/query")
+        monkeypatch.setenv("KG_S2_URL", server.url)
+        yield world, server
