@@ -62,30 +62,58 @@ pipeline_option = click.option(
     default=None,
     help="Output folder (default: the pipeline's output, e.g. graphs/emergent_abilities).",
 )
-def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None) -> None:
-    """Harvest (or import the snapshot), extract, build and render the graph."""
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another refresh of this pipeline is running, wait for it instead of exiting 3.",
+)
+def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None, wait: bool) -> None:
+    """Harvest (or import the snapshot), extract, build and render the graph.
+
+    Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 another refresh of this
+    pipeline is running (see --wait), 4 partial (some sources failed; the rest is kept).
+    """
     from kg.config import load_pipeline
+    from kg.errors import EXIT_PARTIAL
     from kg.pipeline import refresh as run_refresh
 
     config = load_pipeline(pipeline_file)
     with err.status("refreshing") as status:
-        result = run_refresh(
-            config, offline=offline, out_dir=out_dir, progress=lambda msg: status.update(msg)
-        )
+
+        def progress(message: str) -> None:
+            status.update(message)
+            if message.startswith("waiting"):
+                err.print(f"kg: {message}", markup=False, highlight=False)
+
+        result = run_refresh(config, offline=offline, out_dir=out_dir, wait=wait, progress=progress)
     _print_refresh(result)
+    if result.status == "partial":
+        err.print(
+            f"kg: partial refresh: {len(result.failures)} source(s) failed after retries "
+            f"(data from the others is kept): {'; '.join(result.failures)}",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(EXIT_PARTIAL)
+
+
+def _stage_text(counts: Any) -> str:
+    if not isinstance(counts, dict):
+        return str(counts)
+    if "skipped" in counts:
+        return f"skipped ({counts['skipped']})"
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()) or "nothing"
 
 
 def _print_refresh(result: Any) -> None:
     table = Table(title=f"kg refresh: run {result.run_id} {result.status}", show_header=False)
     for stage, counts in result.counts.items():
-        if isinstance(counts, dict):
-            text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()) or "nothing"
-        else:
-            text = str(counts)
-        table.add_row(stage, text)
+        if stage != "changes":
+            table.add_row(stage, _stage_text(counts))
     for part in ("nodes", "edges"):
         shown = ", ".join(f"{k} {v}" for k, v in result.graph.get(part, {}).items())
         table.add_row(f"graph {part}", shown)
+    table.add_row("changes", result.headline)
     written = ", ".join(result.written) if result.written else "none (no changes)"
     table.add_row("written", f"{written} in {result.out_dir}")
     out.print(table)
@@ -125,30 +153,126 @@ def snapshot_export(pipeline_file: Path | None, folder: Path) -> None:
 
 @cli.command()
 @pipeline_option
-def status(pipeline_file: Path | None) -> None:
-    """Show the store's counts, its last runs and the harvest watermarks."""
+@click.option(
+    "--runs",
+    "n_runs",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="How many of the last runs to show.",
+)
+def status(pipeline_file: Path | None, n_runs: int) -> None:
+    """Show the store's counts, its last runs, the harvest watermarks and the lock."""
     from kg.config import load_pipeline
+    from kg.lock import holder_alive, lock_holder, lock_path
     from kg.store import Store
 
     config = load_pipeline(pipeline_file)
     with Store.for_pipeline(config.name) as store:
         out.print(f"store {store.path} (schema {store.schema_version})")
-        out.print(", ".join(f"{k} {v}" for k, v in store.counts().items()))
-        runs = Table(title="last runs")
-        for column in ("run", "started", "ended", "status", "mode", "counts"):
-            runs.add_column(column)
-        for run in store.runs():
-            runs.add_row(
-                str(run.run_id),
-                run.started_at,
-                run.ended_at or "",
-                run.status,
-                run.mode,
-                str(run.counts),
+        lock = lock_path(store.path.parent, config.name)
+        holder = lock_holder(lock)
+        if holder and holder_alive(lock):
+            out.print(f"refresh running: {holder}")
+        else:
+            out.print("no refresh running")
+        out.print(", ".join(f"{k} {v}" for k, v in store.counts().items()), highlight=False)
+        out.print("last runs, newest first:")
+        for run in store.runs(n_runs):
+            took = _took(run.started_at, run.ended_at)
+            out.print(
+                f"  run {run.run_id}  {run.status}  {run.mode}  started {run.started_at}"
+                + (f", took {took}" if took else ""),
+                markup=False,
+                highlight=False,
             )
-        out.print(runs)
-        for key, value in store.watermarks().items():
-            out.print(f"watermark {key} = {value}")
+            stages = [
+                f"{stage}: {_stage_text(run.counts[stage])}"
+                for stage in ("recovered", "ingest", "extract", "build")
+                if stage in run.counts
+            ]
+            if stages:
+                out.print("      " + "; ".join(stages), markup=False, highlight=False)
+            if "changes" in run.counts:
+                out.print(f"      changes: {run.counts['changes']}", markup=False, highlight=False)
+            if run.message:
+                out.print(f"      {run.message}", markup=False, highlight=False)
+        marks = store.watermark_rows()
+        out.print("watermarks:" if marks else "watermarks: none yet")
+        for source, key, mark, run_id in marks:
+            by = "" if run_id is None else f" (set by run {run_id})"
+            out.print(f"  {source}:{key} = {mark}{by}", markup=False, highlight=False)
+
+
+def _took(started: str, ended: str | None) -> str:
+    from datetime import datetime
+
+    if not ended:
+        return ""
+    seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    return "<1 s" if seconds < 1 else f"{seconds:.0f} s"
+
+
+@cli.command()
+@pipeline_option
+@click.option(
+    "--since",
+    default=None,
+    metavar="RUN|DATE",
+    help="Changes of the runs after run RUN, or of runs started on or after DATE "
+    "(YYYY-MM-DD or an ISO date-time). Default: the latest change.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per change).")
+def changes(pipeline_file: Path | None, since: str | None, as_json: bool) -> None:
+    """What the last refresh (or every refresh since RUN or DATE) changed in the graph."""
+    import json
+
+    from kg.changes import ChangeSet, render_changes
+    from kg.config import load_pipeline
+    from kg.store import Store
+
+    after_run, since_date = _parse_since(since)
+    config = load_pipeline(pipeline_file)
+    with Store.for_pipeline(config.name) as store:
+        if since is None:
+            records = store.changes(limit=1)
+        else:
+            records = store.changes(after_run=after_run, since=since_date)
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record.__dict__, sort_keys=True))
+        return
+    if not records:
+        scope = f" since {since}" if since else ""
+        click.echo(f"no changes recorded{scope}")
+        return
+    for record in records:
+        change = ChangeSet.from_dict(record.summary)
+        click.echo(
+            f"## run {record.run_id} ({record.started_at}, {record.status}): "
+            f"{change.headline()}\n{record.out_dir}\n"
+        )
+        click.echo(render_changes(change))
+
+
+def _parse_since(since: str | None) -> tuple[int | None, str | None]:
+    """`--since` as (run id, None) or (None, ISO UTC timestamp)."""
+    from datetime import UTC, datetime
+
+    if since is None:
+        return None, None
+    if since.isdigit():
+        return int(since), None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise UsageError(
+            f"--since {since!r} is neither a run id nor a date; use e.g. --since 12 "
+            "or --since 2025-01-31"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return None, when.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ def build_graph(store: Store, vocabulary: Vocabulary) -> nx.MultiDiGraph:
             title=paper.title,
             year=paper.year,
             published=paper.published,
+            arxiv_version=paper.arxiv_version,
             venue=paper.venue,
             authors=list(paper.authors),
             categories=list(paper.categories),

@@ -67,7 +67,7 @@ def test_second_run_changes_no_byte(built: tuple[Path, Path], kg_home: Path) -> 
     mtimes = {name: (out / name).stat().st_mtime_ns for name in OUTPUTS}
     done = _kg("refresh", "--offline", "--out", str(out), env={"KG_HOME": str(home)})
     assert done.returncode == 0, done.stderr
-    assert "papers unchanged 179" in done.stdout
+    assert "skipped (snapshot unchanged)" in done.stdout
     assert "none (no changes)" in done.stdout
     for name in OUTPUTS:
         assert (out / name).read_bytes() == before[name]
