@@ -274,6 +274,8 @@ def extract_stage(
         pending: list[Extraction] = []
 
         def flush() -> None:
+            if not pending:
+                return
             with store.transaction():
                 for extraction in pending:
                     store.save_extraction(extraction, hashes[extraction.paper_id], version, run_id)
