@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kg.records import normalize_title
+from kg.records import POLARITIES, normalize_title
 
 CHANGES_FILE = "CHANGES.md"
 HEADER = (
@@ -288,7 +288,7 @@ def render_changes(changes: ChangeSet) -> str:
             "Consensus changed",
             [
                 f"- `{c['subject']}` {c['relation']} `{c['object']}`: {c['before']} → "
-                f"{c['after']} ({_counts(c['counts'])}; {c['n_papers']} papers)"
+                f"{c['after']} ({_counts(c['relation'], c['counts'])}; {c['n_papers']} papers)"
                 for c in changes.consensus_changed
             ],
         ),
@@ -309,8 +309,10 @@ def render_changes(changes: ChangeSet) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+def _counts(relation: str, counts: dict[str, int]) -> str:
+    order = [*POLARITIES.get(relation, ()), *sorted(counts)]
+    shown = dict.fromkeys(order)
+    return ", ".join(f"{k} {counts[k]}" for k in shown if counts.get(k)) or "none"
 
 
 def render_entry(changes: ChangeSet, date: str, from_graph: str | None, to_graph: str) -> str:

@@ -395,6 +395,8 @@ def build_stage(
     and the outputs are still the files it wrote (same size, mtime and inode).
     """
     out = out.resolve()
+    if out.is_dir():
+        remove_stale_temp_files(out)
     fingerprint = build_fingerprint(config, vocabulary, out)
     cached = store.get_state("build") or {}
     if (
@@ -406,7 +408,6 @@ def build_stage(
     from kg.graph import build_graph, graph_to_graphml, graph_to_json, summarize
     from kg.html import render_html
 
-    remove_stale_temp_files(out)
     generation = store.generation()
     graph = build_graph(store, vocabulary)
     new_json = graph_to_json(graph)
