@@ -83,7 +83,7 @@ def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None, wai
         def progress(message: str) -> None:
             status.update(message)
             if message.startswith("waiting"):
-                err.print(f"kg: {message}", markup=False, highlight=False)
+                err.print(f"kg: {message}", markup=False, highlight=False, soft_wrap=True)
 
         result = run_refresh(config, offline=offline, out_dir=out_dir, wait=wait, progress=progress)
     _print_refresh(result)
@@ -93,6 +93,7 @@ def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None, wai
             f"(data from the others is kept): {'; '.join(result.failures)}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(EXIT_PARTIAL)
 
@@ -185,6 +186,7 @@ def status(pipeline_file: Path | None, n_runs: int) -> None:
                 + (f", took {took}" if took else ""),
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
             stages = [
                 f"{stage}: {_stage_text(run.counts[stage])}"
@@ -192,16 +194,25 @@ def status(pipeline_file: Path | None, n_runs: int) -> None:
                 if stage in run.counts
             ]
             if stages:
-                out.print("      " + "; ".join(stages), markup=False, highlight=False)
+                out.print(
+                    "      " + "; ".join(stages), markup=False, highlight=False, soft_wrap=True
+                )
             if "changes" in run.counts:
-                out.print(f"      changes: {run.counts['changes']}", markup=False, highlight=False)
+                out.print(
+                    f"      changes: {run.counts['changes']}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             if run.message:
-                out.print(f"      {run.message}", markup=False, highlight=False)
+                out.print(f"      {run.message}", markup=False, highlight=False, soft_wrap=True)
         marks = store.watermark_rows()
         out.print("watermarks:" if marks else "watermarks: none yet")
         for source, key, mark, run_id in marks:
             by = "" if run_id is None else f" (set by run {run_id})"
-            out.print(f"  {source}:{key} = {mark}{by}", markup=False, highlight=False)
+            out.print(
+                f"  {source}:{key} = {mark}{by}", markup=False, highlight=False, soft_wrap=True
+            )
 
 
 def _took(started: str, ended: str | None) -> str:
@@ -286,5 +297,5 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except KGError as exc:
-        err.print(f"kg: error: {exc}", markup=False, highlight=False)
+        err.print(f"kg: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
