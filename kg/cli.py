@@ -71,13 +71,15 @@ def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None, wai
     """Harvest (or import the snapshot), extract, build and render the graph.
 
     Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 another refresh of this
-    pipeline is running (see --wait), 4 partial (some sources failed; the rest is kept).
+    pipeline is running (see --wait), 4 partial (some sources failed; the rest is kept),
+    143 terminated by SIGTERM.
     """
     from kg.config import load_pipeline
     from kg.errors import EXIT_PARTIAL
     from kg.pipeline import refresh as run_refresh
 
     config = load_pipeline(pipeline_file)
+    _terminate_cleanly()
     with err.status("refreshing") as status:
 
         def progress(message: str) -> None:
@@ -96,6 +98,23 @@ def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None, wai
             soft_wrap=True,
         )
         sys.exit(EXIT_PARTIAL)
+
+
+def _terminate_cleanly() -> None:
+    """Turn SIGTERM into an exception, so the run is recorded `failed` (not left `running`),
+    the open transaction rolls back and temporary files are removed before exiting 143."""
+    import signal
+
+    from kg.errors import Terminated
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise Terminated(
+            "terminated by SIGTERM before it finished; what was committed is kept and the "
+            "next refresh carries on"
+        )
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _stage_text(counts: Any) -> str:
@@ -196,6 +215,16 @@ def status(pipeline_file: Path | None, n_runs: int) -> None:
             if stages:
                 out.print(
                     "      " + "; ".join(stages), markup=False, highlight=False, soft_wrap=True
+                )
+            moved = {
+                k: (run.watermarks_before.get(k), v)
+                for k, v in run.watermarks_after.items()
+                if run.watermarks_before.get(k) != v
+            }
+            if moved and run.ended_at:
+                shown = "; ".join(f"{k} {a or 'none'} -> {b}" for k, (a, b) in moved.items())
+                out.print(
+                    f"      watermarks: {shown}", markup=False, highlight=False, soft_wrap=True
                 )
             if "changes" in run.counts:
                 out.print(

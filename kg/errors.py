@@ -51,3 +51,9 @@ EXIT_FAILED = KGError.exit_code  # 1: the run failed (store or outputs not writa
 EXIT_USAGE = UsageError.exit_code  # 2: bad flag, pipeline file, vocabulary or input file
 EXIT_LOCKED = LockedError.exit_code  # 3: another refresh of this pipeline is running
 EXIT_PARTIAL = 4  # some sources failed after retries; data from the others is kept
+
+
+class Terminated(KGError):
+    """SIGTERM (systemd stop, CI cancel) during a refresh: committed work is kept."""
+
+    exit_code = 143  # 128 + SIGTERM, as a shell reports a process killed by it

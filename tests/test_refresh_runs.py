@@ -356,3 +356,34 @@ def test_skipped_snapshot_citations_are_not_partial(tmp_path: Path, kg_home: Pat
     done = _kg("refresh", "--offline", "--pipeline", str(config.path), home=kg_home)
     assert done.returncode == 0, done.stderr
     assert "citations skipped 1" in done.stdout and "run 1 ok" in done.stdout
+
+
+def test_sigterm_ends_the_run_as_failed_and_exits_143(
+    tiny: PipelineConfig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """systemd stop or a cancelled CI job: the run is recorded, not left `running`."""
+    import signal
+
+    real_extract = kg.pipeline.extract_stage
+
+    def terminated_midway(*args: Any, **kw: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here, mid-refresh
+        return real_extract(*args, **kw)
+
+    monkeypatch.setattr(kg.pipeline, "extract_stage", terminated_midway)
+    monkeypatch.setattr(kg.pipeline, "default_extractor", TaggedExtractor)
+    monkeypatch.setattr(sys, "argv", ["kg", "refresh", "--offline", "--pipeline", str(tiny.path)])
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert exited.value.code == 143
+    assert "terminated by SIGTERM" in capsys.readouterr().err
+    with Store.for_pipeline("tiny") as store:
+        run = store.runs(1)[0]
+        assert run.status == "failed" and "SIGTERM" in (run.message or "")
+        assert store.counts()["papers"] == 4  # the import committed before is kept
+    monkeypatch.undo()
+    assert _run(tiny).status == "ok"
