@@ -80,6 +80,7 @@ class ChangeSet:
     citations_removed: int = 0
     papers_updated: int = 0
     concepts_changed: int = 0
+    details_changed: int = 0
     totals: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,8 +113,14 @@ class ChangeSet:
             (self.papers_updated, "paper updated", "papers updated"),
         ]
         shown = [f"{n} {one if n == 1 else many}" for n, one, many in parts if n]
-        if not shown and (self.papers_rekeyed or self.citations_removed or self.concepts_changed):
-            shown.append("identifiers, citations or concept labels updated")
+        others = (
+            len(self.papers_rekeyed),
+            self.citations_removed,
+            self.concepts_changed,
+            self.details_changed,
+        )
+        if not shown and any(others):
+            shown.append("other details updated")
         return ", ".join(shown) or "no changes"
 
     @property
@@ -232,7 +239,19 @@ def diff_graphs(old: dict[str, Any] | None, new: dict[str, Any]) -> ChangeSet:
         for c in set(old_concepts) | set(new_concepts)
         if old_concepts.get(c) != new_concepts.get(c)
     )
+    old_cite_attrs, new_cite_attrs = _cite_attrs(old), _cite_attrs(new)
+    changes.details_changed = sum(
+        1
+        for pair in set(old_cite_attrs) & set(new_cite_attrs)
+        if old_cite_attrs[pair] != new_cite_attrs[pair]
+    ) + int(old.get("graph") != new.get("graph"))
+    if changes.empty and old != new:
+        changes.details_changed += 1  # something no category above describes
     return changes
+
+
+def _cite_attrs(data: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(e["source"], e["target"]): e for e in data.get("edges", ()) if e["kind"] == "cites"}
 
 
 def _claim_row(claim: tuple[str, str, str, str, str]) -> dict[str, str]:
@@ -301,6 +320,7 @@ def render_changes(changes: ChangeSet) -> str:
             ("papers with updated metadata", changes.papers_updated),
             ("papers given a new identifier", len(changes.papers_rekeyed)),
             ("concepts added, removed or relabelled", changes.concepts_changed),
+            ("other details (citation contexts, graph attributes)", changes.details_changed),
         )
         if n
     ]

@@ -420,9 +420,15 @@ def build_stage(
     written: list[str] = []
     changes: ChangeSet | None = None
     if old_json != new_json:
-        changes = _record_changes(store, out, run_id, old_json, new_json)
-        if _write_changelog(out, changes, old_json, new_json):
-            written.append(CHANGES_FILE)
+        changes = _diff(old_json, new_json)
+        if changes.empty:  # the same graph, serialised differently: nothing to tell
+            changes = None
+        else:
+            from_hash = graph_hash(old_json) if old_json is not None else None
+            to_hash = graph_hash(new_json)
+            store.record_changes(run_id, str(out), from_hash, to_hash, changes.to_dict())
+            if _write_changelog(out, changes, from_hash, to_hash):
+                written.append(CHANGES_FILE)
     outputs = {
         GRAPH_GRAPHML: graph_to_graphml(graph),
         PAGE: render_html(graph, config.pipeline.topic).encode("utf-8"),
@@ -441,27 +447,19 @@ def build_stage(
     return BuildOutcome(written, summary, changes)
 
 
-def _record_changes(
-    store: Store, out: Path, run_id: int, old_json: bytes | None, new_json: bytes
-) -> ChangeSet:
+def _diff(old_json: bytes | None, new_json: bytes) -> ChangeSet:
     import orjson
 
-    changes = diff_graphs(orjson.loads(old_json) if old_json else None, orjson.loads(new_json))
-    from_hash = graph_hash(old_json) if old_json is not None else None
-    store.record_changes(run_id, str(out), from_hash, graph_hash(new_json), changes.to_dict())
-    return changes
+    return diff_graphs(orjson.loads(old_json) if old_json else None, orjson.loads(new_json))
 
 
-def _write_changelog(
-    out: Path, changes: ChangeSet, old_json: bytes | None, new_json: bytes
-) -> bool:
+def _write_changelog(out: Path, changes: ChangeSet, from_hash: str | None, to_hash: str) -> bool:
     path = out / CHANGES_FILE
     try:
         existing = path.read_text(encoding="utf-8") if path.exists() else None
     except (OSError, UnicodeDecodeError) as exc:
         raise OutputError(f"cannot read {path}: {exc}; fix or remove it") from None
-    from_hash = graph_hash(old_json) if old_json is not None else None
-    text = update_changelog(existing, changes, changes_date(), from_hash, graph_hash(new_json))
+    text = update_changelog(existing, changes, changes_date(), from_hash, to_hash)
     return text is not None and write_if_changed(path, text.encode("utf-8"))
 
 

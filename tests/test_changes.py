@@ -204,3 +204,15 @@ def test_a_changelog_someone_started_by_hand_is_kept_below() -> None:
     text = update_changelog("Notes kept by hand.\n", one, "2026-01-05", None, "h1")
     assert text is not None and text.startswith(HEADER) and text.endswith("Notes kept by hand.\n")
     assert top_entry(text) == ("none", "h1")
+
+
+def test_changes_no_category_names_are_still_reported(tmp_path: Path) -> None:
+    old = _graph(tmp_path, [A, B], {}, cites=((B.paper_id, A.paper_id),))
+    new = _graph(tmp_path, [A, B], {}, cites=((B.paper_id, A.paper_id),))
+    for edge in new["edges"]:
+        if edge["kind"] == "cites":
+            edge["contexts"] = ["As shown by A, scale matters."]
+    changes = diff_graphs(old, new)
+    assert changes.details_changed == 1 and changes.headline() == "other details updated"
+    assert "other details (citation contexts, graph attributes): 1" in render_changes(changes)
+    assert diff_graphs(old, {**old, "graph": {"format": 2}}).headline() == "other details updated"
