@@ -62,15 +62,60 @@ pipeline_option = click.option(
     default=None,
     help="Output folder (default: the pipeline's output, e.g. graphs/emergent_abilities).",
 )
-def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None) -> None:
-    """Harvest (or import the snapshot), extract, build and render the graph."""
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another refresh of this pipeline is running, wait for it instead of exiting 3.",
+)
+def refresh(pipeline_file: Path | None, offline: bool, out_dir: Path | None, wait: bool) -> None:
+    """Harvest (or import the snapshot), extract, build and render the graph.
+
+    Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 another refresh of this
+    pipeline is running (see --wait), 4 partial (some sources failed; the rest is kept),
+    143 terminated by SIGTERM.
+    """
     from kg.config import load_pipeline
+    from kg.errors import EXIT_PARTIAL
     from kg.pipeline import refresh as run_refresh
 
     config = load_pipeline(pipeline_file)
+    _terminate_cleanly()
     with _RefreshProgress(err) as progress:
-        result = run_refresh(config, offline=offline, out_dir=out_dir, progress=progress)
+        result = run_refresh(config, offline=offline, out_dir=out_dir, wait=wait, progress=progress)
     _print_refresh(result)
+    if result.status == "partial":
+        err.print(
+            f"kg: partial refresh: {len(result.failures)} source(s) failed after retries "
+            f"(data from the others is kept): {'; '.join(result.failures)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_PARTIAL)
+
+
+def _terminate_cleanly() -> None:
+    """Turn SIGTERM into an exception, so the run is recorded `failed` (not left `running`),
+    the open transaction rolls back and temporary files are removed before exiting 143."""
+    import signal
+
+    from kg.errors import Terminated
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise Terminated(
+            "terminated by SIGTERM before it finished; what was committed is kept and the "
+            "next refresh carries on"
+        )
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _stage_text(counts: Any) -> str:
+    """A stage that was skipped, or a count that is not a table of counts."""
+    if isinstance(counts, dict) and "skipped" in counts:
+        return f"skipped ({counts['skipped']})"
+    return str(counts)
 
 
 class _RefreshProgress:
@@ -109,6 +154,10 @@ class _RefreshProgress:
 
     def __call__(self, message: str) -> None:
         self._progress.update(self._stage, description=message)
+        if message.startswith("waiting"):  # for --wait: say so even when not a terminal
+            self._progress.console.print(
+                f"kg: {message}", markup=False, highlight=False, soft_wrap=True
+            )
 
     def start_task(self, description: str, total: int | None = None) -> int:
         return int(self._progress.add_task(description, total=total))
@@ -138,14 +187,17 @@ def _count_rows(stage: str, counts: dict[str, Any]) -> list[tuple[str, str]]:
 def _print_refresh(result: Any) -> None:
     table = Table(title=f"kg refresh: run {result.run_id} {result.status}", show_header=False)
     for stage, counts in result.counts.items():
-        if isinstance(counts, dict):
+        if stage in ("changes", "failures"):  # shown in their own rows below
+            continue
+        if isinstance(counts, dict) and "skipped" not in counts:
             for name, text in _count_rows(stage, counts):
                 table.add_row(name, text)
         else:
-            table.add_row(stage, str(counts))
+            table.add_row(stage, _stage_text(counts))
     for part in ("nodes", "edges"):
         shown = ", ".join(f"{k} {v}" for k, v in result.graph.get(part, {}).items())
         table.add_row(f"graph {part}", shown)
+    table.add_row("changes", result.headline)
     written = ", ".join(result.written) if result.written else "none (no changes)"
     table.add_row("written", f"{written} in {result.out_dir}")
     for line in getattr(result, "failures", []):
@@ -187,30 +239,146 @@ def snapshot_export(pipeline_file: Path | None, folder: Path) -> None:
 
 @cli.command()
 @pipeline_option
-def status(pipeline_file: Path | None) -> None:
-    """Show the store's counts, its last runs and the harvest watermarks."""
+@click.option(
+    "--runs",
+    "n_runs",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="How many of the last runs to show.",
+)
+def status(pipeline_file: Path | None, n_runs: int) -> None:
+    """Show the store's counts, its last runs, the harvest watermarks and the lock."""
     from kg.config import load_pipeline
+    from kg.lock import holder_alive, lock_holder, lock_path
     from kg.store import Store
 
     config = load_pipeline(pipeline_file)
     with Store.for_pipeline(config.name) as store:
         out.print(f"store {store.path} (schema {store.schema_version})")
-        out.print(", ".join(f"{k} {v}" for k, v in store.counts().items()))
-        runs = Table(title="last runs")
-        for column in ("run", "started", "ended", "status", "mode", "counts"):
-            runs.add_column(column)
-        for run in store.runs():
-            runs.add_row(
-                str(run.run_id),
-                run.started_at,
-                run.ended_at or "",
-                run.status,
-                run.mode,
-                str(run.counts),
+        lock = lock_path(store.path.parent, config.name)
+        holder = lock_holder(lock)
+        if holder and holder_alive(lock):
+            out.print(f"refresh running: {holder}")
+        else:
+            out.print("no refresh running")
+        out.print(", ".join(f"{k} {v}" for k, v in store.counts().items()), highlight=False)
+        out.print("last runs, newest first:")
+        for run in store.runs(n_runs):
+            took = _took(run.started_at, run.ended_at)
+            out.print(
+                f"  run {run.run_id}  {run.status}  {run.mode}  started {run.started_at}"
+                + (f", took {took}" if took else ""),
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
-        out.print(runs)
-        for key, value in store.watermarks().items():
-            out.print(f"watermark {key} = {value}")
+            stages = [
+                f"{stage}: {_stage_text(run.counts[stage])}"
+                for stage in ("recovered", "ingest", "extract", "build")
+                if stage in run.counts
+            ]
+            if stages:
+                out.print(
+                    "      " + "; ".join(stages), markup=False, highlight=False, soft_wrap=True
+                )
+            moved = {
+                k: (run.watermarks_before.get(k), v)
+                for k, v in run.watermarks_after.items()
+                if run.watermarks_before.get(k) != v
+            }
+            if moved and run.ended_at:
+                shown = "; ".join(f"{k} {a or 'none'} -> {b}" for k, (a, b) in moved.items())
+                out.print(
+                    f"      watermarks: {shown}", markup=False, highlight=False, soft_wrap=True
+                )
+            if "changes" in run.counts:
+                out.print(
+                    f"      changes: {run.counts['changes']}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            if run.message:
+                out.print(f"      {run.message}", markup=False, highlight=False, soft_wrap=True)
+        marks = store.watermark_rows()
+        out.print("watermarks:" if marks else "watermarks: none yet")
+        for source, key, mark, run_id in marks:
+            by = "" if run_id is None else f" (set by run {run_id})"
+            out.print(
+                f"  {source}:{key} = {mark}{by}", markup=False, highlight=False, soft_wrap=True
+            )
+
+
+def _took(started: str, ended: str | None) -> str:
+    from datetime import datetime
+
+    if not ended:
+        return ""
+    seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    return "<1 s" if seconds < 1 else f"{seconds:.0f} s"
+
+
+@cli.command()
+@pipeline_option
+@click.option(
+    "--since",
+    default=None,
+    metavar="RUN|DATE",
+    help="Changes of the runs after run RUN, or of runs started on or after DATE "
+    "(YYYY-MM-DD or an ISO date-time). Default: the latest change.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per change).")
+def changes(pipeline_file: Path | None, since: str | None, as_json: bool) -> None:
+    """What the last refresh (or every refresh since RUN or DATE) changed in the graph."""
+    import json
+
+    from kg.changes import ChangeSet, render_changes
+    from kg.config import load_pipeline
+    from kg.store import Store
+
+    after_run, since_date = _parse_since(since)
+    config = load_pipeline(pipeline_file)
+    with Store.for_pipeline(config.name) as store:
+        if since is None:
+            records = store.changes(limit=1)
+        else:
+            records = store.changes(after_run=after_run, since=since_date)
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record.__dict__, sort_keys=True))
+        return
+    if not records:
+        scope = f" since {since}" if since else ""
+        click.echo(f"no changes recorded{scope}")
+        return
+    for record in records:
+        change = ChangeSet.from_dict(record.summary)
+        click.echo(
+            f"## run {record.run_id} ({record.started_at}, {record.status}): "
+            f"{change.headline()}\n{record.out_dir}\n"
+        )
+        click.echo(render_changes(change))
+
+
+def _parse_since(since: str | None) -> tuple[int | None, str | None]:
+    """`--since` as (run id, None) or (None, ISO UTC timestamp)."""
+    from datetime import UTC, datetime
+
+    if since is None:
+        return None, None
+    if since.isdigit():
+        return int(since), None
+    try:
+        when = datetime.fromisoformat(since)
+    except ValueError:
+        raise UsageError(
+            f"--since {since!r} is neither a run id nor a date; use e.g. --since 12 "
+            "or --since 2025-01-31"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return None, when.astimezone(UTC).isoformat(timespec="seconds")
 
 
 # -- query and view: thin layers over kg.query and kg.html ----------------------------------
@@ -385,7 +553,7 @@ def query_influential(limit: int, graph_path: Path | None, as_json: bool) -> Non
 def query_new_since(run_or_date: str, graph_path: Path | None, as_json: bool) -> None:
     """Papers new since a run (its id, see `kg status`) or a date (2024-05-01)."""
     rows = _load(graph_path).new_since(run_or_date)
-    columns = ["paper_id", "year", "published", "title", "added_run"]
+    columns = ["paper_id", "year", "published", "title"]
     _print_rows(rows, columns, f"new since {run_or_date}", as_json)
 
 

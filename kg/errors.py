@@ -33,3 +33,27 @@ class StoreError(KGError):
 
 class SourceError(KGError):
     """A remote source failed after its retries; carries the URL (never a secret)."""
+
+
+class LockedError(KGError):
+    """Another refresh of the same pipeline holds the lock in `KG_HOME`."""
+
+    exit_code = 3
+
+
+class OutputError(KGError):
+    """An output file (graph, page, changelog) cannot be written; names the path."""
+
+
+# Exit codes of `kg` (documented in README.md, "Scheduled refresh").
+EXIT_OK = 0
+EXIT_FAILED = KGError.exit_code  # 1: the run failed (store or outputs not writable, ...)
+EXIT_USAGE = UsageError.exit_code  # 2: bad flag, pipeline file, vocabulary or input file
+EXIT_LOCKED = LockedError.exit_code  # 3: another refresh of this pipeline is running
+EXIT_PARTIAL = 4  # some sources failed after retries; data from the others is kept
+
+
+class Terminated(KGError):
+    """SIGTERM (systemd stop, CI cancel) during a refresh: committed work is kept."""
+
+    exit_code = 143  # 128 + SIGTERM, as a shell reports a process killed by it

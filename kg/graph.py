@@ -16,7 +16,9 @@ Nodes carry `kind` in {paper, author, ability, factor, mechanism, risk}; edges c
 Paper nodes carry year, published date, venue, authors, categories, external citation counts
 (`citation_count`, `influential_citation_count`, from the sources), in-corpus citation counts
 (`cited_in_corpus`, `refs_in_corpus`), `pagerank` on the in-corpus citation graph, the paper's
-concepts, `n_claims` and `added_run` (the run that first stored it).
+concepts and `n_claims`. The graph is a function of the data alone: nothing in it depends
+on the run ledger (run ids, times), so a rebuild from another store of the same data gives the
+same bytes; `pipeline` (a graph attribute) names the pipeline whose store built it.
 
 Serialisation is deterministic: the same store always gives the same bytes, in any process
 (nodes and edges are sorted, floats rounded, no set is iterated unsorted).
@@ -84,11 +86,14 @@ def consensus(papers_by_polarity: Mapping[str, Collection[str]]) -> str:
 # -- building -------------------------------------------------------------------------------
 
 
-def build_graph(store: Store, vocabulary: Vocabulary) -> nx.MultiDiGraph:
+def build_graph(
+    store: Store, vocabulary: Vocabulary, pipeline: str | None = None
+) -> nx.MultiDiGraph:
     """Build the graph of everything in `store` (a pure function of its contents)."""
     graph = nx.MultiDiGraph(format=GRAPH_FORMAT)
+    if pipeline:
+        graph.graph["pipeline"] = pipeline
     extractions = {e.paper_id: e for e in store.extractions()}
-    added = store.first_runs()
     for concept in vocabulary:
         graph.add_node(
             concept.id, kind=concept.kind, label=concept.label, aliases=list(concept.aliases)
@@ -102,6 +107,7 @@ def build_graph(store: Store, vocabulary: Vocabulary) -> nx.MultiDiGraph:
             title=paper.title,
             year=paper.year,
             published=paper.published,
+            arxiv_version=paper.arxiv_version,
             venue=paper.venue,
             authors=list(paper.authors),
             categories=list(paper.categories),
@@ -112,7 +118,6 @@ def build_graph(store: Store, vocabulary: Vocabulary) -> nx.MultiDiGraph:
             url=arxiv_url(paper),
             concepts=list(extraction.concepts) if extraction else [],
             n_claims=len(extraction.claims) if extraction else 0,
-            added_run=added.get(paper.paper_id),
         )
         for author in store.authors_of(paper.paper_id):
             node = f"author:{author.author_id}"
@@ -288,8 +293,10 @@ def graph_to_graphml(graph: nx.MultiDiGraph) -> bytes:
 
 
 def _flat(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes in name order (GraphML keys follow first appearance: the bytes must depend
+    on the graph's content only, not on the order its attributes were set in)."""
     out = {}
-    for name, value in attrs.items():
+    for name, value in sorted(attrs.items()):
         if value is None:
             continue
         if isinstance(value, list | dict):

@@ -33,6 +33,7 @@ from kg.config import REPO_ROOT
 from kg.errors import UsageError
 from kg.graph import CONCEPT_KINDS, consensus, load_graph
 from kg.records import POLARITIES
+from kg.store import Store, default_home
 
 DEFAULT_GRAPH = REPO_ROOT / "graphs" / "emergent_abilities" / "graph.json"
 
@@ -141,7 +142,6 @@ class PaperRow:
     pagerank: float
     concepts: tuple[str, ...]
     n_claims: int
-    added_run: int | None
 
 
 @dataclass(frozen=True)
@@ -483,7 +483,6 @@ class KnowledgeGraph:
             float(attrs.get("pagerank") or 0.0),
             tuple(attrs.get("concepts") or ()),
             int(attrs.get("n_claims") or 0),
-            attrs.get("added_run"),
         )
 
     def _newest_first(self, papers: Iterable[str]) -> Rows[PaperRow]:
@@ -528,10 +527,15 @@ class KnowledgeGraph:
         in-corpus citations, then the source's citation count)."""
         return Rows(PaperRow, [self._paper(p) for p in self._influence[: max(n, 0)]])
 
-    def new_since(self, run_or_date: int | str | date) -> Rows[PaperRow]:
-        """Papers new since a run (an int, or digits: stored by a later run; `kg status` lists
-        runs) or since a date (YYYY-MM-DD or YYYY-MM: first published then or later; a paper
-        known only by its year counts as new for any date in that year). Newest first."""
+    def new_since(
+        self, run_or_date: int | str | date, store: Store | None = None
+    ) -> Rows[PaperRow]:
+        """Papers new since a run (an int, or digits: first stored by a later run; `kg status`
+        lists runs) or since a date (YYYY-MM-DD or YYYY-MM: first published then or later; a
+        paper known only by its year counts as new for any date in that year). Newest first.
+
+        Runs are the local store's (`store`, else the store of the graph's pipeline under
+        `KG_HOME`): the graph itself holds no run-ledger state."""
         if isinstance(run_or_date, int) and not isinstance(run_or_date, bool):
             run = run_or_date
         elif isinstance(run_or_date, str) and run_or_date.strip().isdigit():
@@ -546,8 +550,21 @@ class KnowledgeGraph:
                     f"{run_or_date!r}: give a run id (see `kg status`) or a date (2024-05-01)"
                 )
             return self.papers(since=run_or_date)
-        nodes = self.graph.nodes
-        return self._newest_first(p for p in self._papers if (nodes[p].get("added_run") or 0) > run)
+        added = self._papers_added_after(run, store)
+        return self._newest_first(p for p in self._papers if p in added)
+
+    def _papers_added_after(self, run: int, store: Store | None) -> set[str]:
+        if store is not None:
+            return store.papers_added_after(run)
+        pipeline = self.graph.graph.get("pipeline")
+        path = default_home() / f"{pipeline or 'its pipeline'}.sqlite3"
+        if not pipeline or not path.exists():
+            raise UsageError(
+                f"run {run}: runs are those of the store that built the graph, and there is "
+                f"none at {path}; give a date (2024-05-01) instead, or set KG_HOME"
+            )
+        with Store(path) as opened:
+            return opened.papers_added_after(run)
 
     def summary(self) -> dict[str, int]:
         """Counts of nodes and edges by kind."""

@@ -178,6 +178,63 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX s2_references_cited ON s2_references(cited_s2);
     CREATE INDEX s2_references_unlinked ON s2_references(linked);
     """,
+    # 2 -> 3: refresh bookkeeping. `state` holds each stage's cache key (what it last saw);
+    # `changes` what each run changed in the graph; `generation` counts every write to the
+    # tables the graph is built from (kept by triggers, whoever writes), so a refresh can tell
+    # in O(1) whether anything changed since it last extracted or built.
+    """
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        run_id INTEGER
+    );
+    CREATE TABLE changes (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(run_id),
+        recorded_at TEXT NOT NULL,
+        out_dir TEXT NOT NULL,
+        from_graph TEXT,
+        to_graph TEXT NOT NULL,
+        summary TEXT NOT NULL
+    );
+    CREATE TABLE generation (n INTEGER NOT NULL);
+    INSERT INTO generation (n) VALUES (0);
+    CREATE TRIGGER generation_papers_insert AFTER INSERT ON papers
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_papers_update AFTER UPDATE ON papers
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_papers_delete AFTER DELETE ON papers
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_paper_authors_insert AFTER INSERT ON paper_authors
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_paper_authors_update AFTER UPDATE ON paper_authors
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_paper_authors_delete AFTER DELETE ON paper_authors
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_authors_insert AFTER INSERT ON authors
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_authors_update AFTER UPDATE ON authors
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_authors_delete AFTER DELETE ON authors
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_citations_insert AFTER INSERT ON citations
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_citations_update AFTER UPDATE ON citations
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_citations_delete AFTER DELETE ON citations
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_extractions_insert AFTER INSERT ON extractions
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_extractions_update AFTER UPDATE ON extractions
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_extractions_delete AFTER DELETE ON extractions
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_claims_insert AFTER INSERT ON claims
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_claims_update AFTER UPDATE ON claims
+        BEGIN UPDATE generation SET n = n + 1; END;
+    CREATE TRIGGER generation_claims_delete AFTER DELETE ON claims
+        BEGIN UPDATE generation SET n = n + 1; END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -212,6 +269,17 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _statements(script: str) -> Iterator[str]:
+    """Split an SQL script into statements (a trigger body's `;` does not end its statement)."""
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip().rstrip(";").strip():
+                yield buffer.strip()
+            buffer = ""
+
+
 def _rank(field_name: str, source: str) -> int:
     order = FIELD_PRECEDENCE.get(field_name, _DEFAULT_PRECEDENCE)
     return order.index(source) if source in order else len(order)
@@ -235,6 +303,19 @@ class Run:
     watermarks_before: dict[str, str]
     watermarks_after: dict[str, str]
     message: str | None
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """What one run changed in the graph it wrote to `out_dir` (graph hashes before/after)."""
+
+    run_id: int
+    started_at: str
+    status: str
+    out_dir: str
+    from_graph: str | None
+    to_graph: str
+    summary: dict[str, Any]
 
 
 class Store:
@@ -284,9 +365,8 @@ class Store:
             )
         for target in range(version, SCHEMA_VERSION):
             with self.transaction():
-                for statement in MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in _statements(MIGRATIONS[target]):
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {target + 1}")
 
     @contextmanager
@@ -485,10 +565,10 @@ class Store:
         )
         return [Author(r[0], r[1]) for r in rows]
 
-    def first_runs(self) -> dict[str, int | None]:
-        """The run that first stored each paper, by key (None for papers stored outside a run)."""
-        rows = self.db.execute("SELECT paper_id, first_run FROM papers ORDER BY paper_id")
-        return {r[0]: r[1] for r in rows}
+    def papers_added_after(self, run_id: int) -> set[str]:
+        """Keys of the papers first stored by a run later than `run_id`."""
+        rows = self.db.execute("SELECT paper_id FROM papers WHERE first_run > ?", (run_id,))
+        return {r[0] for r in rows}
 
     def merges(self) -> list[tuple[str, str, str]]:
         """Every merge decision, as (kept key, merged key, rule)."""
@@ -691,3 +771,99 @@ class Store:
         """Row counts of the main tables."""
         tables = ("papers", "authors", "citations", "extractions", "claims", "runs")
         return {t: self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+    # -- refresh bookkeeping: generation, stage state, interrupted runs, changes -------------
+
+    def generation(self) -> int:
+        """A counter that every write to the graph's source tables increments (by trigger)."""
+        return int(self.db.execute("SELECT n FROM generation").fetchone()[0])
+
+    def get_state(self, key: str) -> Any:
+        """A stage's saved state (JSON), or None."""
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: Any, run_id: int | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO state (key, value, run_id) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
+            "SET value = excluded.value, run_id = excluded.run_id",
+            (key, json.dumps(value, sort_keys=True), run_id),
+        )
+
+    def mark_interrupted(self) -> list[int]:
+        """Mark runs still `running` as `interrupted` (call only while holding the lock)."""
+        with self.transaction():
+            ids = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT run_id FROM runs WHERE status = 'running' ORDER BY run_id"
+                )
+            ]
+            self.db.execute(
+                "UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, ?), "
+                "message = 'killed or crashed before it finished (found by a later refresh)' "
+                "WHERE status = 'running'",
+                (now_iso(),),
+            )
+        return ids
+
+    def record_changes(
+        self,
+        run_id: int,
+        out_dir: str,
+        from_graph: str | None,
+        to_graph: str,
+        summary: dict[str, Any],
+    ) -> None:
+        """Keep what run `run_id` changed. A recorded change from the same `from_graph` to the
+        same folder was never published (the graph on disk is still `from_graph`): replace it."""
+        with self.transaction():
+            latest = self.db.execute(
+                "SELECT run_id, from_graph FROM changes WHERE out_dir = ? "
+                "ORDER BY run_id DESC LIMIT 1",
+                (out_dir,),
+            ).fetchone()
+            if latest and latest[0] != run_id and latest[1] == from_graph:
+                self.db.execute("DELETE FROM changes WHERE run_id = ?", (latest[0],))
+            self.db.execute(
+                "INSERT INTO changes (run_id, recorded_at, out_dir, from_graph, to_graph, summary) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+                "recorded_at = excluded.recorded_at, out_dir = excluded.out_dir, "
+                "from_graph = excluded.from_graph, to_graph = excluded.to_graph, "
+                "summary = excluded.summary",
+                (run_id, now_iso(), out_dir, from_graph, to_graph, json.dumps(summary)),
+            )
+
+    def changes(
+        self, after_run: int | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[ChangeRecord]:
+        """Recorded changes, newest first: of runs after `after_run`, or started at or after
+        the ISO date/time `since`, or (neither given) the latest `limit`."""
+        sql = (
+            "SELECT c.*, r.started_at, r.status FROM changes c JOIN runs r USING (run_id) "
+            "WHERE (? IS NULL OR c.run_id > ?) AND (? IS NULL OR r.started_at >= ?) "
+            "ORDER BY c.run_id DESC"
+        )
+        params: list[Any] = [after_run, after_run, since, since]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            ChangeRecord(
+                r["run_id"],
+                r["started_at"],
+                r["status"],
+                r["out_dir"],
+                r["from_graph"],
+                r["to_graph"],
+                json.loads(r["summary"]),
+            )
+            for r in self.db.execute(sql, params).fetchall()
+        ]
+
+    def watermark_rows(self) -> list[tuple[str, str, str, int | None]]:
+        """Every watermark as (source, key, value, run that set it)."""
+        rows = self.db.execute(
+            "SELECT source, key, value, run_id FROM watermarks ORDER BY source, key"
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]

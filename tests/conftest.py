@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,23 @@ from kg.store import Store
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOT = REPO / "pipelines" / "emergent_abilities" / "snapshot"
 DEFAULT_PIPELINE = REPO / "pipelines" / "emergent_abilities.toml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_user_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point the per-user data folder (KG_HOME's default) at an empty folder for the whole
+    session, and fail if any test wrote there: a test that loses its KG_HOME shows up here,
+    not in the developer's real store."""
+    folder = tmp_path_factory.mktemp("xdg-data")
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(folder)
+    yield
+    if previous is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+    leaked = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert not leaked, f"tests wrote to the default KG_HOME instead of their own: {leaked}"
 
 
 @pytest.fixture(autouse=True)
@@ -40,9 +59,9 @@ def small_graph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.small_graph import fill_small_store
 
     folder = tmp_path_factory.mktemp("small-graph")
-    with Store(folder / "store.sqlite3") as opened:
+    with Store(folder / "small.sqlite3") as opened:  # where KG_HOME=folder puts pipeline "small"
         fill_small_store(opened)
-        save_graph(build_graph(opened, load_vocabulary()), folder / "graph.json")
+        save_graph(build_graph(opened, load_vocabulary(), "small"), folder / "graph.json")
     return folder
 
 

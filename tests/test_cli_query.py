@@ -69,7 +69,9 @@ def test_contested(run) -> None:
     assert "no contested claims" in run("query", "contested", "chain-of-thought")
 
 
-def test_papers_timeline_influential_new_since_concepts(run) -> None:
+def test_papers_timeline_influential_new_since_concepts(
+    run, small_graph_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     papers = json.loads(run("query", "papers", "--concept", "CoT", "--json"))
     assert [p["paper_id"] for p in papers] == [P5, "2303.00003"]
     assert len(json.loads(run("query", "papers", "--since", "2024-01-01", "--json"))) == 2
@@ -82,6 +84,7 @@ def test_papers_timeline_influential_new_since_concepts(run) -> None:
     ]
     top = json.loads(run("query", "influential", "--limit", "2", "--json"))
     assert [p["paper_id"] for p in top] == [P1, P2]
+    monkeypatch.setenv("KG_HOME", str(small_graph_dir))  # new-since RUN reads its store
     assert [p["paper_id"] for p in json.loads(run("query", "new-since", "1", "--json"))] == [P5]
     kinds = json.loads(run("query", "concepts", "--kind", "mechanism", "--json"))
     assert {c["kind"] for c in kinds} == {"mechanism"} and len(kinds) == 17

@@ -64,8 +64,8 @@ def test_paper_attributes(graph: nx.MultiDiGraph) -> None:
     assert p1["authors"] == ["Alice Adams", "Bob Brown"]
     assert p1["url"] == "https://arxiv.org/abs/2101.00001"
     assert p1["cited_in_corpus"] == 4 and p1["refs_in_corpus"] == 0
-    assert p1["n_claims"] == 2 and p1["added_run"] == 1
-    assert graph.nodes[P5]["added_run"] == 2
+    assert p1["n_claims"] == 2
+    assert not {"added_run", "first_run", "run_id"} & p1.keys()  # no run-ledger state
     assert graph.nodes[HOSTILE]["title"] == HOSTILE_TITLE  # data stays data
     ranks = {p: graph.nodes[p]["pagerank"] for p in (P1, P2, P3, P4, P5, P6)}
     assert max(ranks, key=ranks.__getitem__) == P1  # the most cited paper ranks first
@@ -129,7 +129,7 @@ def test_node_link_json_round_trips_exactly(graph: nx.MultiDiGraph, small_graph_
     assert sorted(again.edges(keys=True, data=True), key=lambda e: e[:3]) == sorted(
         graph.edges(keys=True, data=True), key=lambda e: e[:3]
     )
-    assert again.graph == {"format": GRAPH_FORMAT}
+    assert again.graph == {"format": GRAPH_FORMAT, "pipeline": "small"}
 
 
 def test_same_store_same_bytes_across_processes(small_graph_dir: Path, tmp_path: Path) -> None:
@@ -138,14 +138,14 @@ def test_same_store_same_bytes_across_processes(small_graph_dir: Path, tmp_path:
         "import sys; from kg.store import Store; from kg.graph import build_graph, graph_to_json,"
         " graph_to_graphml, graph_to_csv; from kg.html import render_html;"
         " from kg.vocabulary import load_vocabulary\n"
-        "with Store(sys.argv[1]) as s: g = build_graph(s, load_vocabulary())\n"
+        "with Store(sys.argv[1]) as s: g = build_graph(s, load_vocabulary(), 'small')\n"
         "sys.stdout.buffer.write(graph_to_json(g) + graph_to_graphml(g)"
         " + b''.join(graph_to_csv(g).values()) + render_html(g, 't').encode())"
     )
     outputs = []
     for seed in ("1", "2"):
         done = subprocess.run(
-            [sys.executable, "-c", script, str(small_graph_dir / "store.sqlite3")],
+            [sys.executable, "-c", script, str(small_graph_dir / "small.sqlite3")],
             capture_output=True,
             env={**os.environ, "PYTHONHASHSEED": seed},
             cwd=REPO,

@@ -11,6 +11,7 @@ import pytest
 from kg import KnowledgeGraph
 from kg.errors import UsageError
 from kg.query import DEFAULT_GRAPH, Evidence, FactorRow, Rows
+from kg.store import Store
 from tests.small_graph import COT, HOSTILE, HOSTILE_SENTENCE, ICL, P1, P2, P3, P4, P5, P6
 
 
@@ -172,10 +173,17 @@ def test_influential(kg: KnowledgeGraph) -> None:
     assert len(kg.influential(100)) == 7 and kg.influential(0) == []
 
 
-def test_new_since(kg: KnowledgeGraph) -> None:
-    assert [p.paper_id for p in kg.new_since(1)] == [P5]
+def test_new_since(
+    kg: KnowledgeGraph, small_graph_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(small_graph_dir / "small.sqlite3") as store:
+        assert [p.paper_id for p in kg.new_since(1, store=store)] == [P5]
+        assert kg.new_since(2, store=store) == []
+    monkeypatch.setenv("KG_HOME", str(small_graph_dir))  # the store of the graph's pipeline
     assert [p.paper_id for p in kg.new_since("1")] == [P5]
-    assert kg.new_since(2) == []
+    monkeypatch.setenv("KG_HOME", str(small_graph_dir / "elsewhere"))
+    with pytest.raises(UsageError, match="give a date"):
+        kg.new_since(1)
     assert [p.paper_id for p in kg.new_since("2024-01-01")] == [P6, P5]
     assert [p.paper_id for p in kg.new_since(date(2024, 5, 15))] == [P6]
     assert [p.paper_id for p in kg.new_since("2023-04")] == [P6, P5, P4]
