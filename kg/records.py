@@ -192,9 +192,13 @@ class Concept:
     label: str
     aliases: tuple[str, ...] = ()
     note: str | None = None
+    # Aliases too generic to count alone ("scale", "format"): accepted only in a sentence that
+    # also has one of the `context` words.
+    contextual_aliases: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
 
     @property
     def kind(self) -> Kind:
         kind = self.id.split(":", 1)[0]
         assert kind in KINDS, self.id
-        return kind  # type: ignore[return-value]
+        return kind

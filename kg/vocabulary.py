@@ -16,7 +16,10 @@ from kg.errors import ConfigError
 from kg.records import KINDS, Concept
 
 DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
-_CONCEPT_KEYS = {"id", "label", "aliases", "unverified_aliases", "note", "sources"}
+_CONCEPT_KEYS = {
+    "id", "label", "aliases", "unverified_aliases", "contextual_aliases", "context", "note",
+    "sources",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{file}: vocabulary file not found; set KG_VOCABULARY to a file") from None
+        raise ConfigError(
+            f"{file}: vocabulary file not found; set KG_VOCABULARY to a file"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from None
     entries = data.get("concept")
@@ -65,6 +70,8 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     concepts: list[Concept] = []
     seen: set[str] = set()
     for n, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{file}: concept #{n}: expected a [[concept]] table")
         where = f"{file}: concept #{n} ({entry.get('id', '?')})"
         unknown = set(entry) - _CONCEPT_KEYS
         if unknown:
@@ -76,11 +83,26 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
             raise ConfigError(f"{where}: duplicate id {cid!r}")
         seen.add(cid)
         label = entry.get("label")
-        aliases = entry.get("aliases", [])
         if not isinstance(label, str) or not label:
             raise ConfigError(f"{where}: 'label' must be a non-empty string")
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise ConfigError(f"{where}: 'aliases' must be a list of strings")
+        lists = {key: entry.get(key, []) for key in ("aliases", "contextual_aliases", "context")}
+        for key, value in lists.items():
+            if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+                raise ConfigError(f"{where}: {key!r} must be a list of non-empty strings")
+        if lists["contextual_aliases"] and not lists["context"]:
+            raise ConfigError(
+                f"{where}: 'contextual_aliases' need a 'context' list of words that must occur "
+                "in the same sentence"
+            )
         note = entry.get("note")
-        concepts.append(Concept(cid, label, tuple(aliases), note if isinstance(note, str) else None))
+        concepts.append(
+            Concept(
+                cid,
+                label,
+                tuple(lists["aliases"]),
+                note if isinstance(note, str) else None,
+                contextual_aliases=tuple(lists["contextual_aliases"]),
+                context=tuple(w.lower() for w in lists["context"]),
+            )
+        )
     return Vocabulary(tuple(concepts), file)

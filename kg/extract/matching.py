@@ -1,0 +1,141 @@
+"""Vocabulary matching: where a Doc names a concept, through its aliases and their variants.
+
+Aliases match case-insensitively, with spelling variants generated once (hyphen or space or
+nothing between parts: "pre-training", "pre training", "pretraining"; singular or plural of the
+last word). Acronyms ("ICL", "CoT") match case-sensitively. Contextual aliases ("scale") count
+only in a sentence that also has one of the concept's context words. Overlapping matches: the
+longest wins; a span that matches several concepts evidences all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from kg.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A concept named by tokens doc[start:end]; `generic` if by a contextual alias."""
+
+    concept: str
+    start: int
+    end: int
+    generic: bool = False
+
+
+_PLURAL_EXCEPTIONS = {"data", "corpus", "bias", "analysis", "process", "loss", "series", "less"}
+
+
+def _number_variants(word: str) -> set[str]:
+    """The word and its plural or singular (regular English inflection only)."""
+    out = {word}
+    if not word.isalpha() or len(word) < 4 or word.lower() in _PLURAL_EXCEPTIONS:
+        return out
+    lower = word.lower()
+    if lower.endswith("ies"):
+        out.add(word[:-3] + "y")
+    elif lower.endswith(("ses", "xes", "ches", "shes")):
+        out.add(word[:-2])
+    elif lower.endswith("s") and not lower.endswith("ss"):
+        out.add(word[:-1])
+    elif lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        out.add(word[:-1] + "ies")
+    elif lower.endswith(("s", "x", "ch", "sh")):
+        out.add(word + "es")
+    else:
+        out.add(word + "s")
+    return out
+
+
+def variants(alias: str) -> set[str]:
+    """Spelling variants of an alias: hyphenation and the number of its last word."""
+    forms = {alias}
+    if "-" in alias:
+        forms |= {alias.replace("-", " "), alias.replace("-", "")}
+    if " " in alias and re.search(r"\b(pre|multi|non|meta|self|re) ", alias):
+        forms.add(re.sub(r"\b(pre|multi|non|meta|self|re) ", r"\1-", alias))
+    out: set[str] = set()
+    for form in forms:
+        head, _, last = form.rpartition(" ")
+        out |= {f"{head} {w}" if head else w for w in _number_variants(last)}
+    return out
+
+
+def is_acronym(alias: str) -> bool:
+    """Acronym-like aliases ("ICL", "CoT", "kNN") match case-sensitively."""
+    if " " in alias:
+        return False
+    upper = sum(ch.isupper() for ch in alias)
+    return upper >= 2 or (upper == 1 and not alias[0].isupper())
+
+
+class ConceptMatcher:
+    """Finds vocabulary mentions in Docs made by `nlp` (a pure function of the Doc)."""
+
+    def __init__(self, nlp: Language, vocabulary: Vocabulary) -> None:
+        self._lower = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self._context: dict[str, frozenset[str]] = {}
+        self._generic_keys: set[str] = set()
+        strings = nlp.vocab.strings
+        for concept in vocabulary:
+            for generic, aliases in ((False, concept.aliases), (True, concept.contextual_aliases)):
+                key = f"{concept.id}|generic" if generic else concept.id
+                exact = [a for a in aliases if is_acronym(a)]
+                loose = sorted({v for a in aliases if not is_acronym(a) for v in variants(a)})
+                if exact:
+                    acr = sorted({v for a in exact for v in (a, a + "s")})
+                    self._exact.add(key, [nlp.make_doc(a) for a in acr])
+                if loose:
+                    self._lower.add(key, [nlp.make_doc(a) for a in loose])
+                strings.add(key)
+                if generic:
+                    self._generic_keys.add(key)
+                    self._context[concept.id] = frozenset(concept.context)
+
+    def __call__(self, doc: Doc) -> list[Mention]:
+        """Mentions in `doc`, in text order, overlaps resolved (longest span wins)."""
+        strings = doc.vocab.strings
+        raw: list[tuple[int, int, str, bool]] = []
+        for matcher in (self._lower, self._exact):
+            for match_id, start, end in matcher(doc):
+                key = strings[match_id]
+                generic = key in self._generic_keys
+                concept = key.split("|", 1)[0]
+                if generic and not self._in_context(doc, start, end, self._context[concept]):
+                    continue
+                raw.append((start, end, concept, generic))
+        return list(_longest(raw))
+
+    @staticmethod
+    def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:
+        for tok in doc[start].sent:
+            if start <= tok.i < end:
+                continue
+            if tok.lower_ in words or tok.lemma_.lower() in words:
+                return True
+        return False
+
+
+def _longest(raw: Iterable[tuple[int, int, str, bool]]) -> Iterator[Mention]:
+    """Keep the longest non-overlapping spans; every concept matching a kept span is kept."""
+    by_span: dict[tuple[int, int], dict[str, bool]] = {}
+    for start, end, concept, generic in raw:
+        concepts = by_span.setdefault((start, end), {})
+        concepts[concept] = concepts.get(concept, True) and generic
+    taken: set[int] = set()
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(by_span, key=lambda s: (s[0] - s[1], s[0])):
+        if taken.isdisjoint(range(start, end)):
+            kept.append((start, end))
+            taken.update(range(start, end))
+    for start, end in sorted(kept):
+        for concept, generic in by_span[(start, end)].items():
+            yield Mention(concept, start, end, generic)
