@@ -196,6 +196,9 @@ class Concept:
     # also has one of the `context` words.
     contextual_aliases: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    # Narrower concepts that take over this one's mentions in a sentence naming them
+    # ("chain-of-thought reasoning" is about chain-of-thought, not reasoning in general).
+    subsumed_by: tuple[str, ...] = ()
 
     @property
     def kind(self) -> Kind:

@@ -17,8 +17,8 @@ from kg.records import KINDS, Concept
 
 DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
 _CONCEPT_KEYS = {
-    "id", "label", "aliases", "unverified_aliases", "contextual_aliases", "context", "note",
-    "sources",
+    "id", "label", "aliases", "unverified_aliases", "contextual_aliases", "context",
+    "subsumed_by", "note", "sources",
 }  # fmt: skip
 
 
@@ -85,7 +85,10 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
         label = entry.get("label")
         if not isinstance(label, str) or not label:
             raise ConfigError(f"{where}: 'label' must be a non-empty string")
-        lists = {key: entry.get(key, []) for key in ("aliases", "contextual_aliases", "context")}
+        lists = {
+            key: entry.get(key, [])
+            for key in ("aliases", "contextual_aliases", "context", "subsumed_by")
+        }
         for key, value in lists.items():
             if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
                 raise ConfigError(f"{where}: {key!r} must be a list of non-empty strings")
@@ -103,6 +106,14 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
                 note if isinstance(note, str) else None,
                 contextual_aliases=tuple(lists["contextual_aliases"]),
                 context=tuple(w.lower() for w in lists["context"]),
+                subsumed_by=tuple(lists["subsumed_by"]),
             )
         )
+    for concept in concepts:
+        unknown_ids = set(concept.subsumed_by) - seen
+        if unknown_ids:
+            raise ConfigError(
+                f"{file}: concept {concept.id}: 'subsumed_by' names unknown concept "
+                f"{sorted(unknown_ids)[0]!r}"
+            )
     return Vocabulary(tuple(concepts), file)

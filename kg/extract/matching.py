@@ -84,6 +84,7 @@ class ConceptMatcher:
         self._exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._context: dict[str, frozenset[str]] = {}
         self._generic_keys: set[str] = set()
+        self.subsumed_by = {c.id: frozenset(c.subsumed_by) for c in vocabulary if c.subsumed_by}
         strings = nlp.vocab.strings
         for concept in vocabulary:
             for generic, aliases in ((False, concept.aliases), (True, concept.contextual_aliases)):
@@ -113,6 +114,12 @@ class ConceptMatcher:
                     continue
                 raw.append((start, end, concept, generic))
         return list(_longest(raw))
+
+    def unsubsumed(self, mentions: Iterable[Mention]) -> tuple[Mention, ...]:
+        """Mentions of one sentence, minus those of concepts subsumed by another one named."""
+        mentions = tuple(mentions)
+        named = {m.concept for m in mentions}
+        return tuple(m for m in mentions if not self.subsumed_by.get(m.concept, set()) & named)
 
     @staticmethod
     def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:

@@ -1,0 +1,196 @@
+"""Claims: which factor, mechanism or ability a paper says affects or explains which ability.
+
+In every sentence that can state a result (not background, questions or resources) and has an
+effect cue, each studied factor or mechanism named there is paired with the abilities or risks
+the sentence names, or, when it names none, with the paper's main ability. Two abilities in one
+sentence ("CoT improves reasoning") pair subject to object through the parse: the one before
+the effect cue is the subject. A studied mechanism no sentence pairs explicitly explains the
+main ability. One claim per (subject, relation, object): the best-placed sentence is evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from spacy.tokens import Span, Token
+
+from kg.extract.concepts import kind
+from kg.extract.matching import Mention
+from kg.extract.paper import PaperView, Sentence
+from kg.extract.polarity import (
+    NEGATIVE_SIDE_WORDS,
+    POSITIVE_RISK_WORDS,
+    REFUTES,
+    SUPPORTS,
+    Polarity,
+    affect_polarity,
+    cue_polarity,
+    explain_polarity,
+    refutes,
+    tree_distance,
+)
+from kg.extract.roles import Role
+
+_CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER, Role.METHOD}
+_ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6, Role.METHOD: 0.5}
+_DEFAULT_CONFIDENCE = 0.4
+
+
+@dataclass(frozen=True)
+class FoundClaim:
+    """A claim with its evidence sentence (offsets into title + "\\n" + abstract)."""
+
+    subject: str
+    relation: str
+    object: str
+    polarity: str
+    hedged: bool
+    confidence: float
+    sentence: Sentence
+
+
+def _span(sent: Sentence, mention: Mention) -> Span:
+    return sent.span.doc[mention.start : mention.end]
+
+
+def _targets(sent: Sentence, studied: set[str]) -> list[Mention]:
+    """Abilities and risks a sentence names specifically (not through a contextual alias)."""
+    return [
+        m
+        for m in sent.mentions
+        if kind(m.concept) in ("ability", "risk") and m.concept in studied and not m.generic
+    ]
+
+
+def _nearest(sent: Sentence, subject: Mention, targets: list[Mention], main: str | None) -> Mention:
+    """The target closest to the subject in the parse (the main ability wins a tie)."""
+    root = _span(sent, subject).root
+    return min(
+        targets,
+        key=lambda t: (tree_distance(root, _span(sent, t).root), t.concept != main, t.start),
+    )
+
+
+def _governs(cue: Token, subject: Span, obj: Span) -> bool:
+    """`cue` has `subject` in its grammatical subject and `obj` elsewhere in its subtree."""
+    subjects = [c for c in cue.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    if cue.dep_ in ("acomp", "attr", "xcomp", "dobj") and cue.head.pos_ in ("AUX", "VERB"):
+        subjects += [c for c in cue.head.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    for subj in subjects:
+        inside = range(subj.left_edge.i, subj.right_edge.i + 1)
+        if subject.root.i in inside and obj.root.i not in inside:
+            return cue.left_edge.i <= obj.root.i <= cue.right_edge.i or obj.root.i > cue.i
+    return False
+
+
+def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention, Mention]]:
+    """(subject, object) abilities: the grammatical subject of an effect cue affects an
+    ability or risk in the rest of the cue's clause ("CoT improves reasoning")."""
+    cues = [t for t in sent.span if cue_polarity(t) is not None and t.pos_ in ("VERB", "ADJ")]
+    pairs: list[tuple[Mention, Mention]] = []
+    for subj in targets:
+        if kind(subj.concept) != "ability":
+            continue
+        for obj in targets:
+            if obj.concept != subj.concept and any(
+                _governs(c, _span(sent, subj), _span(sent, obj)) for c in cues
+            ):
+                pairs.append((subj, obj))
+    return pairs
+
+
+def _reversed(subject: Span, concept: str, obj: Span | None) -> bool:
+    """The subject is named by its opposite or the object (a risk) by its positive side."""
+    words = {t.lower_ for t in subject}
+    opposite = any(w in NEGATIVE_SIDE_WORDS and w not in concept for w in words)
+    positive = obj is not None and any(t.lower_ in POSITIVE_RISK_WORDS for t in obj)
+    return opposite != positive
+
+
+def _claim(sent: Sentence, subject: Mention, obj: str, obj_mention: Mention | None) -> FoundClaim:
+    span = _span(sent, subject)
+    relation = "explains" if kind(subject.concept) == "mechanism" else "affects"
+    pol: Polarity
+    if relation == "explains":
+        pol = explain_polarity(sent.span, span)
+    else:
+        obj_span = _span(sent, obj_mention) if obj_mention is not None else None
+        pol = affect_polarity(sent.span, span, _reversed(span, subject.concept, obj_span))
+    confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
+    if pol.cue is None and relation == "affects":
+        confidence -= 0.1
+    return FoundClaim(
+        subject.concept, relation, obj, pol.polarity, pol.hedged, round(confidence, 2), sent
+    )
+
+
+def sentence_claims(sent: Sentence, studied: set[str], main: str | None) -> list[FoundClaim]:
+    """Claims one sentence states about studied concepts."""
+    if sent.role not in _CLAIM_ROLES or sent.span.text.rstrip().endswith("?"):
+        return []
+    if not any(cue_polarity(t) is not None for t in sent.span):
+        return []
+    targets = _targets(sent, studied)
+    found: list[FoundClaim] = []
+    seen: set[str] = set()
+    for subj in sent.mentions:
+        if (
+            subj.concept in seen
+            or subj.concept not in studied
+            or kind(subj.concept) not in ("factor", "mechanism")
+        ):
+            continue
+        seen.add(subj.concept)
+        objects = [
+            t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
+        ]
+        if objects:
+            target = _nearest(sent, subj, objects, main)
+            found.append(_claim(sent, subj, target.concept, target))
+        elif main is not None:
+            found.append(_claim(sent, subj, main, None))
+    found.extend(_claim(sent, s, o.concept, o) for s, o in _ability_pairs(sent, targets))
+    return found
+
+
+def _best_sentence(paper: PaperView, concept: str) -> Sentence | None:
+    order = [Role.FINDING, Role.TITLE, Role.OTHER, Role.METHOD, Role.QUESTION, Role.BACKGROUND]
+    named = [s for s in paper.sentences if concept in s.concepts and s.role in order]
+    return min(named, key=lambda s: (order.index(s.role), s.position)) if named else None
+
+
+def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
+    """A result sentence of the paper that argues against mechanism `concept`, if any."""
+    for sent in paper.sentences:
+        if sent.role not in _CLAIM_ROLES:
+            continue
+        for m in sent.mentions:
+            if m.concept == concept and refutes(sent.span, _span(sent, m)):
+                return sent
+    return None
+
+
+def find_claims(paper: PaperView, studied: set[str], main: str | None) -> list[FoundClaim]:
+    """One claim per (subject, relation, object), the most confident evidence kept; a
+    mechanism is refuted if any result sentence argues against it."""
+    best: dict[tuple[str, str, str], FoundClaim] = {}
+    for sent in paper.sentences:
+        for claim in sentence_claims(sent, studied, main):
+            key = (claim.subject, claim.relation, claim.object)
+            if key not in best or claim.confidence > best[key].confidence:
+                best[key] = claim
+    if main is not None and kind(main) == "ability":
+        explained = {s for s, r, _ in best if r == "explains"}
+        for concept in sorted(studied - explained):
+            sent = _best_sentence(paper, concept) if kind(concept) == "mechanism" else None
+            if sent is not None:
+                hedged = explain_polarity(sent.span, sent.span).hedged
+                best[(concept, "explains", main)] = FoundClaim(
+                    concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent
+                )
+    for key, claim in list(best.items()):
+        if claim.relation == "explains" and claim.polarity == SUPPORTS:
+            against = _refuting_sentence(paper, claim.subject)
+            if against is not None:
+                best[key] = replace(claim, polarity=REFUTES, sentence=against)
+    return sorted(best.values(), key=lambda c: (c.sentence.start, c.subject, c.object))

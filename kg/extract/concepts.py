@@ -1,0 +1,56 @@
+"""Which concepts a paper studies, as opposed to merely mentions, and its main ability.
+
+Evidence of study is weighted by where a concept is named: the title counts most, then finding
+sentences, then other result, method and question sentences; motivation and related work count
+little and resource sentences nothing. A mention through a contextual alias counts less than a
+specific one; each sentence counts once per concept.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from kg.extract.paper import PaperView
+from kg.extract.roles import Role
+
+ROLE_WEIGHT: dict[Role, float] = {
+    Role.TITLE: 2.0,
+    Role.FINDING: 1.25,
+    Role.OTHER: 0.75,
+    Role.METHOD: 0.5,
+    Role.QUESTION: 0.5,
+    Role.BACKGROUND: 0.5,
+    Role.RESOURCE: 0.0,
+}
+GENERIC_WEIGHT = 0.75
+THRESHOLD = 1.0
+KIND_OFFSET = {"ability": -0.5, "factor": 0.25, "mechanism": -0.25, "risk": 0.0}
+
+
+def kind(concept: str) -> str:
+    """The kind of a concept id ("factor:model-scale" -> "factor")."""
+    return concept.split(":", 1)[0]
+
+
+def study_scores(paper: PaperView) -> dict[str, float]:
+    """Evidence that the paper studies each concept it names."""
+    scores: dict[str, float] = defaultdict(float)
+    for sent in paper.sentences:
+        specific: dict[str, bool] = {}
+        for m in sent.mentions:
+            specific[m.concept] = specific.get(m.concept, False) or not m.generic
+        for concept, is_specific in specific.items():
+            weight = ROLE_WEIGHT[sent.role] * (1.0 if is_specific else GENERIC_WEIGHT)
+            scores[concept] += weight
+    return dict(scores)
+
+
+def studied_concepts(scores: dict[str, float]) -> set[str]:
+    """Concepts whose evidence reaches the threshold of their kind."""
+    return {c for c, s in scores.items() if s >= THRESHOLD + KIND_OFFSET.get(kind(c), 0.0)}
+
+
+def main_ability(scores: dict[str, float], studied: set[str]) -> str | None:
+    """The studied ability with the most evidence (None if the paper studies none)."""
+    abilities = [c for c in studied if kind(c) == "ability"]
+    return max(abilities, key=lambda c: (scores[c], c)) if abilities else None
