@@ -22,7 +22,7 @@ from spacy.tokens import Doc
 
 from kg.errors import UsageError
 from kg.extract.claims import find_claims
-from kg.extract.concepts import main_ability, studied_concepts, study_scores
+from kg.extract.concepts import main_ability, studied_concepts, study_scores, yielding
 from kg.extract.matching import ConceptMatcher
 from kg.extract.paper import read_paper
 from kg.extract.text import MAX_PARSE_CHARS, cap, normalize
@@ -118,7 +118,8 @@ def extract_docs(
     scores = study_scores(paper)
     studied = studied_concepts(scores)
     main = main_ability(scores, studied)
-    found = find_claims(paper, studied, main)
+    subsumed = frozenset(yielding(studied, main, matcher.subsumed_by))
+    found = find_claims(paper, studied, main, subsumed)
     claims = tuple(
         Claim(
             subject=c.subject,
@@ -133,8 +134,8 @@ def extract_docs(
         )
         for c in found
     )
-    concepts = sorted(studied | {c.subject for c in found} | {c.object for c in found},
-                      key=lambda c: (-scores.get(c, 0.0), c))  # fmt: skip
+    named = (studied - subsumed) | {c.subject for c in found} | {c.object for c in found}
+    concepts = sorted(named, key=lambda c: (-scores.get(c, 0.0), c))
     return Extraction(paper_id, tuple(concepts), claims, warnings)
 
 

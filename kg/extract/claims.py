@@ -31,9 +31,12 @@ from kg.extract.polarity import (
 )
 from kg.extract.roles import Role
 
-_CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER, Role.METHOD}
+_CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
 _ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6, Role.METHOD: 0.5}
 _DEFAULT_CONFIDENCE = 0.4
+# A factor's claim needs an effect cue within this many dependency arcs of the factor.
+MAX_CUE_DISTANCE = 99
+_BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class FoundClaim:
     hedged: bool
     confidence: float
     sentence: Sentence
+    cue_distance: int = 0
 
 
 def _span(sent: Sentence, mention: Mention) -> Span:
@@ -99,6 +103,14 @@ def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention
     return pairs
 
 
+def _is_baseline(span: Span) -> bool:
+    """The mention is what something is compared against ("outperforms fine-tuning")."""
+    heads = [span.root.head, span.root.head.head]
+    return span.root.head.lemma_ in ("baseline", "counterpart") or any(
+        h.lower_ in _BASELINE_MARKERS for h in heads
+    )
+
+
 def _reversed(subject: Span, concept: str, obj: Span | None) -> bool:
     """The subject is named by its opposite or the object (a risk) by its positive side."""
     words = {t.lower_ for t in subject}
@@ -119,18 +131,29 @@ def _claim(sent: Sentence, subject: Mention, obj: str, obj_mention: Mention | No
     confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
     if pol.cue is None and relation == "affects":
         confidence -= 0.1
+    distance = 0 if relation == "explains" else (pol.distance if pol.distance is not None else 99)
     return FoundClaim(
-        subject.concept, relation, obj, pol.polarity, pol.hedged, round(confidence, 2), sent
+        subject.concept, relation, obj, pol.polarity, pol.hedged, round(confidence, 2), sent,
+        distance,
     )
 
 
-def sentence_claims(sent: Sentence, studied: set[str], main: str | None) -> list[FoundClaim]:
-    """Claims one sentence states about studied concepts."""
+def sentence_claims(
+    sent: Sentence, studied: set[str], main: str | None, yielding: frozenset[str] = frozenset()
+) -> list[FoundClaim]:
+    """Claims one sentence states about studied concepts; `yielding` concepts are read as the
+    main ability except as the object of the main ability ("CoT improves reasoning")."""
     if sent.role not in _CLAIM_ROLES or sent.span.text.rstrip().endswith("?"):
         return []
     if not any(cue_polarity(t) is not None for t in sent.span):
         return []
     targets = _targets(sent, studied)
+    pairs = [
+        (s, o)
+        for s, o in _ability_pairs(sent, targets)
+        if s.concept not in yielding and (o.concept not in yielding or s.concept == main)
+    ]
+    targets = [t for t in targets if t.concept not in yielding]
     found: list[FoundClaim] = []
     seen: set[str] = set()
     for subj in sent.mentions:
@@ -141,15 +164,20 @@ def sentence_claims(sent: Sentence, studied: set[str], main: str | None) -> list
         ):
             continue
         seen.add(subj.concept)
+        if _is_baseline(_span(sent, subj)):
+            continue
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
         ]
+        claim: FoundClaim | None = None
         if objects:
             target = _nearest(sent, subj, objects, main)
-            found.append(_claim(sent, subj, target.concept, target))
+            claim = _claim(sent, subj, target.concept, target)
         elif main is not None:
-            found.append(_claim(sent, subj, main, None))
-    found.extend(_claim(sent, s, o.concept, o) for s, o in _ability_pairs(sent, targets))
+            claim = _claim(sent, subj, main, None)
+        if claim is not None and claim.cue_distance <= MAX_CUE_DISTANCE:
+            found.append(claim)
+    found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
     return found
 
 
@@ -170,12 +198,14 @@ def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
     return None
 
 
-def find_claims(paper: PaperView, studied: set[str], main: str | None) -> list[FoundClaim]:
+def find_claims(
+    paper: PaperView, studied: set[str], main: str | None, yielding: frozenset[str] = frozenset()
+) -> list[FoundClaim]:
     """One claim per (subject, relation, object), the most confident evidence kept; a
     mechanism is refuted if any result sentence argues against it."""
     best: dict[tuple[str, str, str], FoundClaim] = {}
     for sent in paper.sentences:
-        for claim in sentence_claims(sent, studied, main):
+        for claim in sentence_claims(sent, studied, main, yielding):
             key = (claim.subject, claim.relation, claim.object)
             if key not in best or claim.confidence > best[key].confidence:
                 best[key] = claim

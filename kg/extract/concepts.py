@@ -14,8 +14,8 @@ from kg.extract.paper import PaperView
 from kg.extract.roles import Role
 
 ROLE_WEIGHT: dict[Role, float] = {
-    Role.TITLE: 2.0,
-    Role.FINDING: 1.25,
+    Role.TITLE: 1.5,
+    Role.FINDING: 1.0,
     Role.OTHER: 0.75,
     Role.METHOD: 0.5,
     Role.QUESTION: 0.5,
@@ -24,7 +24,7 @@ ROLE_WEIGHT: dict[Role, float] = {
 }
 GENERIC_WEIGHT = 0.75
 THRESHOLD = 1.0
-KIND_OFFSET = {"ability": -0.5, "factor": 0.25, "mechanism": -0.25, "risk": 0.0}
+KIND_OFFSET = {"ability": -0.5, "factor": 0.0, "mechanism": 0.0, "risk": -0.5}
 
 
 def kind(concept: str) -> str:
@@ -54,3 +54,9 @@ def main_ability(scores: dict[str, float], studied: set[str]) -> str | None:
     """The studied ability with the most evidence (None if the paper studies none)."""
     abilities = [c for c in studied if kind(c) == "ability"]
     return max(abilities, key=lambda c: (scores[c], c)) if abilities else None
+
+
+def yielding(studied: set[str], main: str | None, subsumed_by: dict[str, frozenset[str]]) -> set[str]:
+    """Studied concepts the main ability subsumes (reasoning in a chain-of-thought paper): they
+    are read as the main ability unless a sentence says the main ability affects them."""
+    return {c for c in studied if main is not None and main in subsumed_by.get(c, frozenset())}

@@ -3,7 +3,7 @@
 Aliases match case-insensitively, with spelling variants generated once (hyphen or space or
 nothing between parts: "pre-training", "pre training", "pretraining"; singular or plural of the
 last word). Acronyms ("ICL", "CoT") match case-sensitively. Contextual aliases ("scale") count
-only in a sentence that also has one of the concept's context words. Overlapping matches: the
+only near one of the concept's context words (within CONTEXT_WINDOW tokens, same sentence). Overlapping matches: the
 longest wins; a span that matches several concepts evidences all of them.
 """
 
@@ -30,6 +30,7 @@ class Mention:
     generic: bool = False
 
 
+CONTEXT_WINDOW = 5
 _PLURAL_EXCEPTIONS = {"data", "corpus", "bias", "analysis", "process", "loss", "series", "less"}
 
 
@@ -57,6 +58,9 @@ def _number_variants(word: str) -> set[str]:
 def variants(alias: str) -> set[str]:
     """Spelling variants of an alias: hyphenation and the number of its last word."""
     forms = {alias}
+    for joined, split in (("finetun", "fine-tun"), ("pretrain", "pre-train")):
+        if joined in alias.lower():
+            forms.add(re.sub(joined, split, alias, flags=re.IGNORECASE))
     if "-" in alias:
         forms |= {alias.replace("-", " "), alias.replace("-", "")}
     if " " in alias and re.search(r"\b(pre|multi|non|meta|self|re) ", alias):
@@ -123,12 +127,13 @@ class ConceptMatcher:
 
     @staticmethod
     def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:
-        for tok in doc[start].sent:
-            if start <= tok.i < end:
-                continue
-            if tok.lower_ in words or tok.lemma_.lower() in words:
-                return True
-        return False
+        """A context word within CONTEXT_WINDOW tokens of the alias, in the same sentence."""
+        sent = doc[start].sent
+        lo, hi = max(sent.start, start - CONTEXT_WINDOW), min(sent.end, end + CONTEXT_WINDOW)
+        return any(
+            tok.lower_ in words or tok.lemma_.lower() in words
+            for tok in (*doc[lo:start], *doc[end:hi])
+        )
 
 
 def _longest(raw: Iterable[tuple[int, int, str, bool]]) -> Iterator[Mention]:

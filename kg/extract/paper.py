@@ -39,6 +39,25 @@ class PaperView:
         return first if first is not None and first.role is Role.TITLE else None
 
 
+_NEGATING = {"without", "no", "w/o", "non", "nor"}
+_BASELINE = {"than", "versus", "vs", "vs.", "unlike", "compared", "comparably", "baseline",
+             "baselines"}  # fmt: skip
+
+
+def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+    """Mentions that are neither negated ("without fine-tuning", "no instruction tuning") nor
+    a baseline ("outperforms fine-tuning baselines", "comparably to fine-tuning")."""
+    kept = []
+    for m in mentions:
+        before = {t.lower_ for t in doc[max(0, m.start - 2) : m.start]}
+        root = doc[m.start : m.end].root
+        heads = {t.lower_ for t in (root.head, root.head.head)}
+        if before & (_NEGATING | _BASELINE) or heads & (_NEGATING | _BASELINE):
+            continue
+        kept.append(m)
+    return kept
+
+
 def _trimmed(span: Span) -> Span | None:
     """`span` without leading and trailing whitespace tokens (None if nothing is left)."""
     words = [t.i for t in span if not t.is_space]
@@ -51,7 +70,8 @@ def read_paper(
     """Sentences of a paper's parsed title and abstract; `abstract_offset` is where the
     abstract starts in title + "\\n" + abstract."""
     title_mentions, abstract_mentions = link_abbreviations(
-        (title, abstract), (matcher(title), matcher(abstract))
+        (title, abstract),
+        (_asserted(title, matcher(title)), _asserted(abstract, matcher(abstract))),
     )
     sentences: list[Sentence] = []
     whole = _trimmed(title[:])

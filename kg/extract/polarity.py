@@ -76,6 +76,7 @@ class Polarity:
     polarity: str
     hedged: bool
     cue: str | None  # the cue word, None when the polarity is a default
+    distance: int | None = None  # dependency arcs from the subject to the cue
 
 
 def cue_polarity(tok: Token) -> str | None:
@@ -135,12 +136,12 @@ def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarit
     hedged = is_hedged(sent)
     if not cues:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
-    _, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
+    distance, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
     if is_negated(tok):
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text)
+    return Polarity(pol, hedged, tok.text, distance)
 
 
 def refutes(sent: Span, subject: Span) -> bool:
