@@ -199,6 +199,9 @@ class Concept:
     # Narrower concepts that take over this one's mentions in a sentence naming them
     # ("chain-of-thought reasoning" is about chain-of-thought, not reasoning in general).
     subsumed_by: tuple[str, ...] = ()
+    # A factor that varies in kind, not amount (order, format, architecture): a stated
+    # difference reads as `matters`, there being no "more of" it to increase anything.
+    categorical: bool = False
 
     @property
     def kind(self) -> Kind:

@@ -18,7 +18,7 @@ from kg.records import KINDS, Concept
 DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
 _CONCEPT_KEYS = {
     "id", "label", "aliases", "unverified_aliases", "contextual_aliases", "context",
-    "subsumed_by", "note", "sources",
+    "subsumed_by", "categorical", "note", "sources",
 }  # fmt: skip
 
 
@@ -98,6 +98,9 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
                 "in the same sentence"
             )
         note = entry.get("note")
+        categorical = entry.get("categorical", False)
+        if not isinstance(categorical, bool):
+            raise ConfigError(f"{where}: 'categorical' must be true or false")
         concepts.append(
             Concept(
                 cid,
@@ -107,6 +110,7 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
                 contextual_aliases=tuple(lists["contextual_aliases"]),
                 context=tuple(w.lower() for w in lists["context"]),
                 subsumed_by=tuple(lists["subsumed_by"]),
+                categorical=categorical,
             )
         )
     for concept in concepts:

@@ -119,7 +119,7 @@ def extract_docs(
     studied = studied_concepts(scores)
     main = main_ability(scores, studied)
     subsumed = frozenset(yielding(studied, main, matcher.subsumed_by))
-    found = find_claims(paper, studied, main, subsumed)
+    found = find_claims(paper, studied, main, subsumed, matcher.categorical)
     claims = tuple(
         Claim(
             subject=c.subject,
@@ -140,7 +140,10 @@ def extract_docs(
 
 
 def _vocabulary_digest(vocabulary: Vocabulary) -> str:
-    content = [(c.id, c.aliases, c.contextual_aliases, c.context) for c in vocabulary.concepts]
+    content = [
+        (c.id, c.aliases, c.contextual_aliases, c.context, c.subsumed_by, c.categorical)
+        for c in vocabulary.concepts
+    ]
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:8]
 
 

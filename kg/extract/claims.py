@@ -18,6 +18,9 @@ from kg.extract.concepts import kind
 from kg.extract.matching import Mention
 from kg.extract.paper import PaperView, Sentence
 from kg.extract.polarity import (
+    DECREASES,
+    INCREASES,
+    MATTERS,
     NEGATIVE_SIDE_WORDS,
     POSITIVE_RISK_WORDS,
     REFUTES,
@@ -62,7 +65,9 @@ def _targets(sent: Sentence, studied: set[str]) -> list[Mention]:
     return [
         m
         for m in sent.mentions
-        if kind(m.concept) in ("ability", "risk") and m.concept in studied and not m.generic
+        if kind(m.concept) in ("ability", "risk")
+        and not m.generic
+        and (m.concept in studied or m.subsumed)
     ]
 
 
@@ -75,22 +80,30 @@ def _nearest(sent: Sentence, subject: Mention, targets: list[Mention], main: str
     )
 
 
+def _clause_verb(tok: Token) -> Token:
+    """The verb (or the root) of the clause a token is in."""
+    while tok.pos_ not in ("VERB", "AUX") and tok.head.i != tok.i:
+        tok = tok.head
+    return tok
+
+
 def _governs(cue: Token, subject: Span, obj: Span) -> bool:
-    """`cue` has `subject` in its grammatical subject and `obj` elsewhere in its subtree."""
-    subjects = [c for c in cue.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
-    if cue.dep_ in ("acomp", "attr", "xcomp", "dobj") and cue.head.pos_ in ("AUX", "VERB"):
-        subjects += [c for c in cue.head.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    """`subject` is in the grammatical subject of the cue's clause, `obj` elsewhere in it."""
+    verb = _clause_verb(cue)
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    if not subjects and verb.dep_ in ("xcomp", "ccomp", "advcl", "conj"):
+        subjects = [c for c in verb.head.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
     for subj in subjects:
         inside = range(subj.left_edge.i, subj.right_edge.i + 1)
         if subject.root.i in inside and obj.root.i not in inside:
-            return cue.left_edge.i <= obj.root.i <= cue.right_edge.i or obj.root.i > cue.i
+            return verb.left_edge.i <= obj.root.i <= verb.right_edge.i
     return False
 
 
 def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention, Mention]]:
     """(subject, object) abilities: the grammatical subject of an effect cue affects an
     ability or risk in the rest of the cue's clause ("CoT improves reasoning")."""
-    cues = [t for t in sent.span if cue_polarity(t) is not None and t.pos_ in ("VERB", "ADJ")]
+    cues = [t for t in sent.span if cue_polarity(t) is not None]
     pairs: list[tuple[Mention, Mention]] = []
     for subj in targets:
         if kind(subj.concept) != "ability":
@@ -119,7 +132,13 @@ def _reversed(subject: Span, concept: str, obj: Span | None) -> bool:
     return opposite != positive
 
 
-def _claim(sent: Sentence, subject: Mention, obj: str, obj_mention: Mention | None) -> FoundClaim:
+def _claim(
+    sent: Sentence,
+    subject: Mention,
+    obj: str,
+    obj_mention: Mention | None,
+    categorical: frozenset[str] = frozenset(),
+) -> FoundClaim:
     span = _span(sent, subject)
     relation = "explains" if kind(subject.concept) == "mechanism" else "affects"
     pol: Polarity
@@ -128,18 +147,30 @@ def _claim(sent: Sentence, subject: Mention, obj: str, obj_mention: Mention | No
     else:
         obj_span = _span(sent, obj_mention) if obj_mention is not None else None
         pol = affect_polarity(sent.span, span, _reversed(span, subject.concept, obj_span))
+        if subject.concept in categorical and pol.polarity in (INCREASES, DECREASES):
+            pol = replace(pol, polarity=MATTERS)
     confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
     if pol.cue is None and relation == "affects":
         confidence -= 0.1
     distance = 0 if relation == "explains" else (pol.distance if pol.distance is not None else 99)
     return FoundClaim(
-        subject.concept, relation, obj, pol.polarity, pol.hedged, round(confidence, 2), sent,
+        subject.concept,
+        relation,
+        obj,
+        pol.polarity,
+        pol.hedged,
+        round(confidence, 2),
+        sent,
         distance,
     )
 
 
 def sentence_claims(
-    sent: Sentence, studied: set[str], main: str | None, yielding: frozenset[str] = frozenset()
+    sent: Sentence,
+    studied: set[str],
+    main: str | None,
+    yielding: frozenset[str] = frozenset(),
+    categorical: frozenset[str] = frozenset(),
 ) -> list[FoundClaim]:
     """Claims one sentence states about studied concepts; `yielding` concepts are read as the
     main ability except as the object of the main ability ("CoT improves reasoning")."""
@@ -151,9 +182,11 @@ def sentence_claims(
     pairs = [
         (s, o)
         for s, o in _ability_pairs(sent, targets)
-        if s.concept not in yielding and (o.concept not in yielding or s.concept == main)
+        if s.concept not in yielding
+        and not s.subsumed
+        and (s.concept == main or o.subsumed or o.concept not in yielding)
     ]
-    targets = [t for t in targets if t.concept not in yielding]
+    targets = [t for t in targets if t.concept not in yielding and not t.subsumed]
     found: list[FoundClaim] = []
     seen: set[str] = set()
     for subj in sent.mentions:
@@ -172,9 +205,9 @@ def sentence_claims(
         claim: FoundClaim | None = None
         if objects:
             target = _nearest(sent, subj, objects, main)
-            claim = _claim(sent, subj, target.concept, target)
+            claim = _claim(sent, subj, target.concept, target, categorical)
         elif main is not None:
-            claim = _claim(sent, subj, main, None)
+            claim = _claim(sent, subj, main, None, categorical)
         if claim is not None and claim.cue_distance <= MAX_CUE_DISTANCE:
             found.append(claim)
     found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
@@ -199,13 +232,17 @@ def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
 
 
 def find_claims(
-    paper: PaperView, studied: set[str], main: str | None, yielding: frozenset[str] = frozenset()
+    paper: PaperView,
+    studied: set[str],
+    main: str | None,
+    yielding: frozenset[str] = frozenset(),
+    categorical: frozenset[str] = frozenset(),
 ) -> list[FoundClaim]:
     """One claim per (subject, relation, object), the most confident evidence kept; a
     mechanism is refuted if any result sentence argues against it."""
     best: dict[tuple[str, str, str], FoundClaim] = {}
     for sent in paper.sentences:
-        for claim in sentence_claims(sent, studied, main, yielding):
+        for claim in sentence_claims(sent, studied, main, yielding, categorical):
             key = (claim.subject, claim.relation, claim.object)
             if key not in best or claim.confidence > best[key].confidence:
                 best[key] = claim

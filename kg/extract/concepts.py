@@ -38,6 +38,8 @@ def study_scores(paper: PaperView) -> dict[str, float]:
     for sent in paper.sentences:
         specific: dict[str, bool] = {}
         for m in sent.mentions:
+            if m.subsumed:
+                continue
             specific[m.concept] = specific.get(m.concept, False) or not m.generic
         for concept, is_specific in specific.items():
             weight = ROLE_WEIGHT[sent.role] * (1.0 if is_specific else GENERIC_WEIGHT)
@@ -56,7 +58,9 @@ def main_ability(scores: dict[str, float], studied: set[str]) -> str | None:
     return max(abilities, key=lambda c: (scores[c], c)) if abilities else None
 
 
-def yielding(studied: set[str], main: str | None, subsumed_by: dict[str, frozenset[str]]) -> set[str]:
+def yielding(
+    studied: set[str], main: str | None, subsumed_by: dict[str, frozenset[str]]
+) -> set[str]:
     """Studied concepts the main ability subsumes (reasoning in a chain-of-thought paper): they
     are read as the main ability unless a sentence says the main ability affects them."""
     return {c for c in studied if main is not None and main in subsumed_by.get(c, frozenset())}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -22,12 +22,14 @@ from kg.vocabulary import Vocabulary
 
 @dataclass(frozen=True)
 class Mention:
-    """A concept named by tokens doc[start:end]; `generic` if by a contextual alias."""
+    """A concept named by tokens doc[start:end]; `generic` if by a contextual alias;
+    `subsumed` if a narrower concept named in the same sentence takes it over."""
 
     concept: str
     start: int
     end: int
     generic: bool = False
+    subsumed: bool = False
 
 
 CONTEXT_WINDOW = 5
@@ -89,6 +91,7 @@ class ConceptMatcher:
         self._context: dict[str, frozenset[str]] = {}
         self._generic_keys: set[str] = set()
         self.subsumed_by = {c.id: frozenset(c.subsumed_by) for c in vocabulary if c.subsumed_by}
+        self.categorical = frozenset(c.id for c in vocabulary if c.categorical)
         strings = nlp.vocab.strings
         for concept in vocabulary:
             for generic, aliases in ((False, concept.aliases), (True, concept.contextual_aliases)):
@@ -119,11 +122,15 @@ class ConceptMatcher:
                 raw.append((start, end, concept, generic))
         return list(_longest(raw))
 
-    def unsubsumed(self, mentions: Iterable[Mention]) -> tuple[Mention, ...]:
-        """Mentions of one sentence, minus those of concepts subsumed by another one named."""
+    def mark_subsumed(self, mentions: Iterable[Mention]) -> tuple[Mention, ...]:
+        """Mentions of one sentence, those of a concept subsumed by another one named there
+        marked `subsumed` ("reasoning" next to "chain-of-thought")."""
         mentions = tuple(mentions)
         named = {m.concept for m in mentions}
-        return tuple(m for m in mentions if not self.subsumed_by.get(m.concept, set()) & named)
+        return tuple(
+            replace(m, subsumed=True) if self.subsumed_by.get(m.concept, set()) & named else m
+            for m in mentions
+        )
 
     @staticmethod
     def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:

@@ -24,7 +24,8 @@ class Sentence:
 
     @property
     def concepts(self) -> set[str]:
-        return {m.concept for m in self.mentions}
+        """The concepts the sentence names (subsumed mentions left out)."""
+        return {m.concept for m in self.mentions if not m.subsumed}
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ def read_paper(
                 whole.start_char,
                 whole.end_char,
                 Role.TITLE,
-                matcher.unsubsumed(m for m in title_mentions if whole.start <= m.start < whole.end),
+                matcher.mark_subsumed(
+                    m for m in title_mentions if whole.start <= m.start < whole.end
+                ),
                 0,
             )
         )
@@ -98,7 +101,7 @@ def read_paper(
                 abstract_offset + span.start_char,
                 abstract_offset + span.end_char,
                 sentence_role(span, first=position == 1),
-                matcher.unsubsumed(
+                matcher.mark_subsumed(
                     m for m in abstract_mentions if span.start <= m.start < span.end
                 ),
                 position,

@@ -61,7 +61,7 @@ _REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs"
 _CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
 NEGATIVE_SIDE_WORDS = frozenset(
     "random randomly incorrect wrong flipped false invalid inaccurate noisy noise inverse "
-    "irrelevant misleading corrupted perturbed".split()
+    "irrelevant misleading corrupted perturbed calibration calibrate calibrated calibrating".split()
 )
 POSITIVE_RISK_WORDS = frozenset(
     "truthful truthfulness faithful faithfulness faithfully factuality factual fairness fair "
