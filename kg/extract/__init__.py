@@ -119,7 +119,7 @@ def extract_docs(
     studied = studied_concepts(scores)
     main = main_ability(scores, studied)
     subsumed = frozenset(yielding(studied, main, matcher.subsumed_by))
-    found = find_claims(paper, studied, main, subsumed, matcher.categorical)
+    found = find_claims(paper, studied, main, subsumed, matcher.categorical, scores)
     claims = tuple(
         Claim(
             subject=c.subject,

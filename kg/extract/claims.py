@@ -39,6 +39,7 @@ _ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6, Role.ME
 _DEFAULT_CONFIDENCE = 0.4
 # A factor's claim needs an effect cue within this many dependency arcs of the factor.
 MAX_CUE_DISTANCE = 99
+DEFAULT_FACTOR_SCORE: float | None = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
 
 
@@ -237,6 +238,7 @@ def find_claims(
     main: str | None,
     yielding: frozenset[str] = frozenset(),
     categorical: frozenset[str] = frozenset(),
+    scores: dict[str, float] | None = None,
 ) -> list[FoundClaim]:
     """One claim per (subject, relation, object), the most confident evidence kept; a
     mechanism is refuted if any result sentence argues against it."""
@@ -255,6 +257,18 @@ def find_claims(
                 best[(concept, "explains", main)] = FoundClaim(
                     concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent
                 )
+    scores = scores or {}
+    if main is not None and DEFAULT_FACTOR_SCORE is not None:
+        claimed = {s for s, _, _ in best}
+        for concept in sorted(studied - claimed):
+            if kind(concept) != "factor" or scores.get(concept, 0) < DEFAULT_FACTOR_SCORE:
+                continue
+            sent = _best_sentence(paper, concept)
+            if sent is None:
+                continue
+            mention = next(m for m in sent.mentions if m.concept == concept)
+            c = _claim(sent, mention, main, None, categorical)
+            best[(concept, "affects", main)] = replace(c, confidence=_DEFAULT_CONFIDENCE)
     for key, claim in list(best.items()):
         if claim.relation == "explains" and claim.polarity == SUPPORTS:
             against = _refuting_sentence(paper, claim.subject)
