@@ -185,6 +185,14 @@ class Extraction:
 
 
 @dataclass(frozen=True)
+class ContextualAliases:
+    """Generic aliases of a concept ("scale") that count only near a context word ("model")."""
+
+    aliases: tuple[str, ...]
+    context: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Concept:
     """A vocabulary entry: `id` is `kind:slug` and never changes once published."""
 
@@ -192,10 +200,9 @@ class Concept:
     label: str
     aliases: tuple[str, ...] = ()
     note: str | None = None
-    # Aliases too generic to count alone ("scale", "format"): accepted only in a sentence that
-    # also has one of the `context` words.
-    contextual_aliases: tuple[str, ...] = ()
-    context: tuple[str, ...] = ()
+    # Aliases too generic to count alone ("scale", "format"), each group accepted only near
+    # one of its context words.
+    contextual: tuple[ContextualAliases, ...] = ()
     # Narrower concepts that take over this one's mentions in a sentence naming them
     # ("chain-of-thought reasoning" is about chain-of-thought, not reasoning in general).
     subsumed_by: tuple[str, ...] = ()

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import ConfigError
-from kg.records import KINDS, Concept
+from kg.records import KINDS, Concept, ContextualAliases
 
 DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
 _CONCEPT_KEYS = {
-    "id", "label", "aliases", "unverified_aliases", "contextual_aliases", "context",
-    "subsumed_by", "categorical", "note", "sources",
+    "id", "label", "aliases", "unverified_aliases", "contextual", "subsumed_by", "categorical",
+    "note", "sources",
 }  # fmt: skip
 
 
@@ -43,6 +43,31 @@ class Vocabulary:
             if concept.id == concept_id:
                 return concept
         raise KeyError(concept_id)
+
+
+def _contextual(groups: object, where: str) -> list[ContextualAliases]:
+    """The [[concept.contextual]] tables of a concept: each needs aliases and context words."""
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise ConfigError(f"{where}: 'contextual' must be [[concept.contextual]] tables")
+    out: list[ContextualAliases] = []
+    for group in groups:
+        unknown = set(group) - {"aliases", "context"}
+        if unknown:
+            raise ConfigError(f"{where}: contextual: unknown key {sorted(unknown)[0]!r}")
+        aliases, context = group.get("aliases"), group.get("context")
+        for key, value in (("aliases", aliases), ("context", context)):
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) and v for v in value)
+            ):
+                raise ConfigError(
+                    f"{where}: contextual: {key!r} must be a non-empty list of strings "
+                    "(generic aliases, and the words that must occur near them)"
+                )
+        assert isinstance(aliases, list) and isinstance(context, list)
+        out.append(ContextualAliases(tuple(aliases), tuple(w.lower() for w in context)))
+    return out
 
 
 def resolve_path(path: str | Path | None = None) -> Path:
@@ -85,18 +110,11 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
         label = entry.get("label")
         if not isinstance(label, str) or not label:
             raise ConfigError(f"{where}: 'label' must be a non-empty string")
-        lists = {
-            key: entry.get(key, [])
-            for key in ("aliases", "contextual_aliases", "context", "subsumed_by")
-        }
+        lists = {key: entry.get(key, []) for key in ("aliases", "subsumed_by")}
         for key, value in lists.items():
             if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
                 raise ConfigError(f"{where}: {key!r} must be a list of non-empty strings")
-        if lists["contextual_aliases"] and not lists["context"]:
-            raise ConfigError(
-                f"{where}: 'contextual_aliases' need a 'context' list of words that must occur "
-                "in the same sentence"
-            )
+        contextual = tuple(_contextual(entry.get("contextual", []), where))
         note = entry.get("note")
         categorical = entry.get("categorical", False)
         if not isinstance(categorical, bool):
@@ -107,8 +125,7 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
                 label,
                 tuple(lists["aliases"]),
                 note if isinstance(note, str) else None,
-                contextual_aliases=tuple(lists["contextual_aliases"]),
-                context=tuple(w.lower() for w in lists["context"]),
+                contextual=contextual,
                 subsumed_by=tuple(lists["subsumed_by"]),
                 categorical=categorical,
             )

@@ -141,7 +141,13 @@ def extract_docs(
 
 def _vocabulary_digest(vocabulary: Vocabulary) -> str:
     content = [
-        (c.id, c.aliases, c.contextual_aliases, c.context, c.subsumed_by, c.categorical)
+        (
+            c.id,
+            c.aliases,
+            [(g.aliases, g.context) for g in c.contextual],
+            c.subsumed_by,
+            c.categorical,
+        )
         for c in vocabulary.concepts
     ]
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:8]

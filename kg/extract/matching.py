@@ -93,20 +93,23 @@ class ConceptMatcher:
         self.subsumed_by = {c.id: frozenset(c.subsumed_by) for c in vocabulary if c.subsumed_by}
         self.categorical = frozenset(c.id for c in vocabulary if c.categorical)
         strings = nlp.vocab.strings
+        groups: list[tuple[str, tuple[str, ...]]] = []
         for concept in vocabulary:
-            for generic, aliases in ((False, concept.aliases), (True, concept.contextual_aliases)):
-                key = f"{concept.id}|generic" if generic else concept.id
-                exact = [a for a in aliases if is_acronym(a)]
-                loose = sorted({v for a in aliases if not is_acronym(a) for v in variants(a)})
-                if exact:
-                    acr = sorted({v for a in exact for v in (a, a + "s")})
-                    self._exact.add(key, [nlp.make_doc(a) for a in acr])
-                if loose:
-                    self._lower.add(key, [nlp.make_doc(a) for a in loose])
-                strings.add(key)
-                if generic:
-                    self._generic_keys.add(key)
-                    self._context[concept.id] = frozenset(concept.context)
+            groups.append((concept.id, concept.aliases))
+            for n, group in enumerate(concept.contextual):
+                key = f"{concept.id}|{n}"
+                groups.append((key, group.aliases))
+                self._generic_keys.add(key)
+                self._context[key] = frozenset(group.context)
+        for key, aliases in groups:
+            exact = [a for a in aliases if is_acronym(a)]
+            loose = sorted({v for a in aliases if not is_acronym(a) for v in variants(a)})
+            if exact:
+                acr = sorted({v for a in exact for v in (a, a + "s")})
+                self._exact.add(key, [nlp.make_doc(a) for a in acr])
+            if loose:
+                self._lower.add(key, [nlp.make_doc(a) for a in loose])
+            strings.add(key)
 
     def __call__(self, doc: Doc) -> list[Mention]:
         """Mentions in `doc`, in text order, overlaps resolved (longest span wins)."""
@@ -117,7 +120,7 @@ class ConceptMatcher:
                 key = strings[match_id]
                 generic = key in self._generic_keys
                 concept = key.split("|", 1)[0]
-                if generic and not self._in_context(doc, start, end, self._context[concept]):
+                if generic and not self._in_context(doc, start, end, self._context[key]):
                     continue
                 raw.append((start, end, concept, generic))
         return list(_longest(raw))
