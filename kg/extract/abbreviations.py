@@ -6,8 +6,9 @@ identifying abbreviation definitions in biomedical text", PSB 2003 (as in scispa
 the parenthesis, the first character at the start of a word. A short form whose long form names
 a concept then names that concept wherever it occurs in the paper; a short form defined for
 something else stops counting for a concept it happens to spell. The concept mentions must
-cover at least half the words of the long form ("Partial Answer Compression (PAC)" is not
-about compression).
+cover at least half the words of the long form or start it ("reinforcement learning with
+verifiable rewards (RLVR)"); otherwise the long form names something else
+and its words do not count ("Partial Answer Compression (PAC)" is not about compression).
 """
 
 from __future__ import annotations
@@ -115,7 +116,10 @@ def link_abbreviations(
     """`mentions` per doc, plus every use of a short form defined for a concept, minus uses of
     vocabulary acronyms that the text defines as something else."""
     linked: dict[tuple[str, ...], set[str]] = {}
+    inside_other_names: list[set[tuple[int, int]]] = []
     for doc, doc_mentions in zip(docs, mentions, strict=True):
+        others: set[tuple[int, int]] = set()
+        inside_other_names.append(others)
         for abbr in find_abbreviations(doc):
             inside = [
                 m
@@ -124,10 +128,19 @@ def link_abbreviations(
             ]
             words = [t.i for t in doc[abbr.long_start : abbr.long_end] if not t.is_punct]
             covered = [i for i in words if any(m.start <= i < m.end for m in inside)]
-            concepts = {m.concept for m in inside} if 2 * len(covered) >= len(words) else set()
+            names_it = 2 * len(covered) >= len(words) or any(
+                m.start == abbr.long_start for m in inside
+            )
+            concepts = {m.concept for m in inside} if names_it else set()
+            if not concepts:
+                others.update((m.start, m.end) for m in inside)
             linked.setdefault(abbr.short, set()).update(concepts)
     if not linked:
         return [list(m) for m in mentions]
+    mentions = [
+        [m for m in doc_mentions if (m.start, m.end) not in others]
+        for doc_mentions, others in zip(mentions, inside_other_names, strict=True)
+    ]
     spelled = {
         form: c for short, c in linked.items() for form in (short, (*short[:-1], short[-1] + "s"))
     }

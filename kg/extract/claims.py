@@ -29,6 +29,7 @@ from kg.extract.polarity import (
     affect_polarity,
     cue_polarity,
     explain_polarity,
+    is_hedged,
     refutes,
     tree_distance,
 )
@@ -37,9 +38,9 @@ from kg.extract.roles import Role
 _CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
 _ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6, Role.METHOD: 0.5}
 _DEFAULT_CONFIDENCE = 0.4
-# A factor's claim needs an effect cue within this many dependency arcs of the factor.
-MAX_CUE_DISTANCE = 99
-DEFAULT_FACTOR_SCORE: float | None = 1.5
+# A studied factor no sentence pairs explicitly claims the main ability from this much
+# evidence of study (more than one finding mention).
+DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
 
 
@@ -54,7 +55,6 @@ class FoundClaim:
     hedged: bool
     confidence: float
     sentence: Sentence
-    cue_distance: int = 0
 
 
 def _span(sent: Sentence, mention: Mention) -> Span:
@@ -153,16 +153,8 @@ def _claim(
     confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
     if pol.cue is None and relation == "affects":
         confidence -= 0.1
-    distance = 0 if relation == "explains" else (pol.distance if pol.distance is not None else 99)
     return FoundClaim(
-        subject.concept,
-        relation,
-        obj,
-        pol.polarity,
-        pol.hedged,
-        round(confidence, 2),
-        sent,
-        distance,
+        subject.concept, relation, obj, pol.polarity, pol.hedged, round(confidence, 2), sent
     )
 
 
@@ -209,7 +201,7 @@ def sentence_claims(
             claim = _claim(sent, subj, target.concept, target, categorical)
         elif main is not None:
             claim = _claim(sent, subj, main, None, categorical)
-        if claim is not None and claim.cue_distance <= MAX_CUE_DISTANCE:
+        if claim is not None:
             found.append(claim)
     found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
     return found
@@ -232,6 +224,36 @@ def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
     return None
 
 
+def _default_claims(
+    paper: PaperView,
+    studied: set[str],
+    main: str,
+    claimed: set[str],
+    scores: dict[str, float],
+    categorical: frozenset[str],
+) -> list[FoundClaim]:
+    """Claims on the main ability for studied mechanisms (explains) and well-evidenced factors
+    (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
+    found: list[FoundClaim] = []
+    for concept in sorted(studied - claimed):
+        if kind(concept) == "mechanism" and kind(main) == "ability":
+            sent = _best_sentence(paper, concept)
+            if sent is not None:
+                hedged = is_hedged(sent.span)
+                found.append(
+                    FoundClaim(
+                        concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent
+                    )
+                )
+        elif kind(concept) == "factor" and scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
+            sent = _best_sentence(paper, concept)
+            if sent is not None:
+                mention = next(m for m in sent.mentions if m.concept == concept)
+                claim = _claim(sent, mention, main, None, categorical)
+                found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
+    return found
+
+
 def find_claims(
     paper: PaperView,
     studied: set[str],
@@ -240,35 +262,19 @@ def find_claims(
     categorical: frozenset[str] = frozenset(),
     scores: dict[str, float] | None = None,
 ) -> list[FoundClaim]:
-    """One claim per (subject, relation, object), the most confident evidence kept; a
-    mechanism is refuted if any result sentence argues against it."""
+    """One claim per (subject, relation, object), the most confident evidence kept; then the
+    default claims on the main ability; a mechanism is refuted if any result sentence argues
+    against it."""
     best: dict[tuple[str, str, str], FoundClaim] = {}
     for sent in paper.sentences:
         for claim in sentence_claims(sent, studied, main, yielding, categorical):
             key = (claim.subject, claim.relation, claim.object)
             if key not in best or claim.confidence > best[key].confidence:
                 best[key] = claim
-    if main is not None and kind(main) == "ability":
-        explained = {s for s, r, _ in best if r == "explains"}
-        for concept in sorted(studied - explained):
-            sent = _best_sentence(paper, concept) if kind(concept) == "mechanism" else None
-            if sent is not None:
-                hedged = explain_polarity(sent.span, sent.span).hedged
-                best[(concept, "explains", main)] = FoundClaim(
-                    concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent
-                )
-    scores = scores or {}
-    if main is not None and DEFAULT_FACTOR_SCORE is not None:
+    if main is not None:
         claimed = {s for s, _, _ in best}
-        for concept in sorted(studied - claimed):
-            if kind(concept) != "factor" or scores.get(concept, 0) < DEFAULT_FACTOR_SCORE:
-                continue
-            sent = _best_sentence(paper, concept)
-            if sent is None:
-                continue
-            mention = next(m for m in sent.mentions if m.concept == concept)
-            c = _claim(sent, mention, main, None, categorical)
-            best[(concept, "affects", main)] = replace(c, confidence=_DEFAULT_CONFIDENCE)
+        for claim in _default_claims(paper, studied, main, claimed, scores or {}, categorical):
+            best[(claim.subject, claim.relation, claim.object)] = claim
     for key, claim in list(best.items()):
         if claim.relation == "explains" and claim.polarity == SUPPORTS:
             against = _refuting_sentence(paper, claim.subject)

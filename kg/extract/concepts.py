@@ -33,8 +33,11 @@ def kind(concept: str) -> str:
 
 
 def study_scores(paper: PaperView) -> dict[str, float]:
-    """Evidence that the paper studies each concept it names."""
+    """Evidence that the paper studies each concept it names. An ability named only in
+    motivation or related work counts only when the paper names no ability elsewhere (the
+    first sentence often introduces the ability the paper is about)."""
     scores: dict[str, float] = defaultdict(float)
+    outside: set[str] = set()
     for sent in paper.sentences:
         specific: dict[str, bool] = {}
         for m in sent.mentions:
@@ -44,6 +47,10 @@ def study_scores(paper: PaperView) -> dict[str, float]:
         for concept, is_specific in specific.items():
             weight = ROLE_WEIGHT[sent.role] * (1.0 if is_specific else GENERIC_WEIGHT)
             scores[concept] += weight
+            if sent.role not in (Role.BACKGROUND, Role.RESOURCE):
+                outside.add(concept)
+    if any(kind(c) == "ability" for c in outside):
+        return {c: s for c, s in scores.items() if c in outside or kind(c) != "ability"}
     return dict(scores)
 
 

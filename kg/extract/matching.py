@@ -3,8 +3,8 @@
 Aliases match case-insensitively, with spelling variants generated once (hyphen or space or
 nothing between parts: "pre-training", "pre training", "pretraining"; singular or plural of the
 last word). Acronyms ("ICL", "CoT") match case-sensitively. Contextual aliases ("scale") count
-only near one of the concept's context words (within CONTEXT_WINDOW tokens, same sentence). Overlapping matches: the
-longest wins; a span that matches several concepts evidences all of them.
+only near one of their context words (within CONTEXT_WINDOW words, same sentence). Overlapping
+matches: the longest wins; a span that matches several concepts evidences all of them.
 """
 
 from __future__ import annotations
@@ -137,12 +137,12 @@ class ConceptMatcher:
 
     @staticmethod
     def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:
-        """A context word within CONTEXT_WINDOW tokens of the alias, in the same sentence."""
+        """A context word within CONTEXT_WINDOW words of the alias, in the same sentence."""
         sent = doc[start].sent
-        lo, hi = max(sent.start, start - CONTEXT_WINDOW), min(sent.end, end + CONTEXT_WINDOW)
+        before = [t for t in doc[sent.start : start] if not t.is_space][-CONTEXT_WINDOW:]
+        after = [t for t in doc[end : sent.end] if not t.is_space][:CONTEXT_WINDOW]
         return any(
-            tok.lower_ in words or tok.lemma_.lower() in words
-            for tok in (*doc[lo:start], *doc[end:hi])
+            t.lower_.strip("-") in words or t.lemma_.lower() in words for t in (*before, *after)
         )
 
 

@@ -15,42 +15,42 @@ from spacy.tokens import Span, Token
 INCREASES, DECREASES, MATTERS, NO_EFFECT = "increases", "decreases", "matters", "no-effect"
 SUPPORTS, REFUTES = "supports", "refutes"
 
-_LEXICON: dict[str, str] = {
-    **dict.fromkeys(
-        "improve boost enhance increase raise help benefit enable elicit unlock drive strengthen "
-        "facilitate promote outperform surpass lift amplify advance induce contribute allow "
-        "empower encourage accelerate rescue narrow emerge arise yield produce explain underlie "
-        "underpin power fuel trigger achieve gain improvement benefit boost driver gain "
-        "crucial critical essential key necessary important vital required needed needs "
-        "beneficial effective useful better higher stronger improved larger sharper "
-        "successful superior".split(),
-        INCREASES,
-    ),
-    **dict.fromkeys(
-        "hurt harm degrade decrease reduce impair worsen lower drop decline diminish fail "
-        "struggle suffer distract undermine bottleneck sacrifice deteriorate restrict hinder "
-        "mislead confuse weaken prevent suppress mitigate alleviate inhibit delay compromise "
-        "vanish evaporate collapse disappear override cost penalize damage deficiency "
-        "degradation drop decline worse poor poorly detrimental unable weaker lower inverse "
-        "limitation harmful".split(),
-        DECREASES,
-    ),
-    **dict.fromkeys(
-        "sensitive sensitivity depend dependent dependence vary variance variation influence "
-        "affect impact matter control determine shape govern modulate tradeoff trade-off "
-        "unstable instability role correlate correlation relationship contingent hinge "
-        "brittle differ different mixed factor interplay interaction balance effect "
-        "relate susceptible vulnerable fragile".split(),
-        MATTERS,
-    ),
-    **dict.fromkeys(
-        "immaterial unnecessary irrelevant independent regardless insensitive invariant "
-        "unaffected robust comparable negligible".split(),
-        NO_EFFECT,
-    ),
-}
-_NEGATORS = {"not", "no", "never", "n't", "cannot", "barely", "hardly", "neither", "nor", "little",
-             "without", "minimal", "nothing", "none", "fail", "fails", "failed", "lack", "unable"}  # fmt: skip
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _by_word(groups: dict[str, str]) -> dict[str, str]:
+    """{word: polarity} from {polarity: space-separated words}."""
+    return {word: polarity for polarity, words in groups.items() for word in words.split()}
+
+
+_LEXICON = _by_word(
+    {
+        INCREASES: "improve boost enhance increase raise help benefit enable elicit unlock drive "
+        "strengthen facilitate promote outperform surpass lift amplify advance induce contribute "
+        "allow empower encourage accelerate rescue narrow emerge arise yield produce explain "
+        "underlie underpin power fuel trigger achieve gain improvement driver crucial critical "
+        "essential key necessary important vital required needed needs beneficial effective "
+        "useful better higher stronger improved larger sharper successful superior",
+        DECREASES: "hurt harm degrade decrease reduce impair worsen lower drop decline diminish "
+        "fail struggle suffer distract undermine bottleneck sacrifice deteriorate restrict "
+        "hinder mislead confuse weaken prevent suppress mitigate alleviate inhibit delay "
+        "compromise vanish evaporate collapse disappear override cost penalize damage deficiency "
+        "degradation worse poor poorly detrimental unable weaker inverse limitation harmful",
+        MATTERS: "sensitive sensitivity depend dependent dependence vary variance variation "
+        "influence affect impact matter control determine shape govern modulate tradeoff "
+        "trade-off unstable instability role correlate correlation relationship contingent "
+        "hinge brittle differ different mixed factor interplay interaction balance effect "
+        "relate susceptible vulnerable fragile",
+        NO_EFFECT: "immaterial unnecessary irrelevant independent regardless insensitive "
+        "invariant unaffected robust comparable negligible",
+    }
+)
+_NEGATORS = _words(
+    "not no never n't cannot barely hardly neither nor little without minimal nothing none "
+    "fail fails failed lack unable"
+)
 _HEDGES = {"may", "might", "could", "possibly", "potentially", "likely", "suggest", "suggests",
            "appear", "appears", "seem", "seems", "tentatively", "tentative", "preliminary",
            "hypothesize", "hypothesise", "speculate", "perhaps", "partially", "plausibly",
@@ -59,13 +59,13 @@ _REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs"
              "deviates", "deviating", "deviation", "contrary", "contradict", "contradicts",
              "insufficient", "refute", "refutes", "unlike", "gap", "gaps"}  # fmt: skip
 _CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
-NEGATIVE_SIDE_WORDS = frozenset(
+NEGATIVE_SIDE_WORDS = _words(
     "random randomly incorrect wrong flipped false invalid inaccurate noisy noise inverse "
-    "irrelevant misleading corrupted perturbed calibration calibrate calibrated calibrating".split()
+    "irrelevant misleading corrupted perturbed calibration calibrate calibrated calibrating"
 )
-POSITIVE_RISK_WORDS = frozenset(
+POSITIVE_RISK_WORDS = _words(
     "truthful truthfulness faithful faithfulness faithfully factuality factual fairness fair "
-    "monitorability honest honesty".split()
+    "monitorability honest honesty"
 )
 
 
@@ -76,7 +76,6 @@ class Polarity:
     polarity: str
     hedged: bool
     cue: str | None  # the cue word, None when the polarity is a default
-    distance: int | None = None  # dependency arcs from the subject to the cue
 
 
 def cue_polarity(tok: Token) -> str | None:
@@ -136,12 +135,12 @@ def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarit
     hedged = is_hedged(sent)
     if not cues:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
-    distance, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
+    _, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
     if is_negated(tok):
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text, distance)
+    return Polarity(pol, hedged, tok.text)
 
 
 def refutes(sent: Span, subject: Span) -> bool:

@@ -83,7 +83,8 @@ _METHOD = _any(
 _RESOURCE = _any(
     r"https?://|www\.|github|\.com\b|\.io\b",
     r"\b(?:code|data|datasets?|models?|checkpoints?|benchmark|implementation|prompts)"
-    r"(?: \w+){0,6} (?:is|are|will be) (?:\w+ )?(?:publicly |freely |openly )?(?:available|released)",
+    r"(?: \w+){0,6} (?:is|are|will be) (?:\w+ )?(?:publicly |freely |openly )?"
+    r"(?:available|released)",
     r"\bwe (?:publicly |also )?(?:release|open-?source)\b|\bavailable at\b",
 )
 
