@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from kg.errors import UsageError
-from kg.extract.claims import find_claims
+from kg.extract.claims import PaperContext, find_claims
 from kg.extract.concepts import main_ability, studied_concepts, study_scores, yielding
 from kg.extract.matching import ConceptMatcher
 from kg.extract.paper import read_paper
@@ -119,11 +119,12 @@ def extract_docs(
     studied = studied_concepts(scores)
     main = main_ability(scores, studied)
     subsumed = frozenset(yielding(studied, main, matcher.subsumed_by))
-    found = find_claims(paper, studied, main, subsumed, matcher.categorical, scores)
+    ctx = PaperContext(frozenset(studied), main, scores, subsumed, matcher.categorical)
+    found = find_claims(paper, ctx)
     claims = tuple(
         Claim(
             subject=c.subject,
-            relation="explains" if c.relation == "explains" else "affects",
+            relation=c.relation,
             object=c.object,
             polarity=c.polarity,
             sentence=text[c.sentence.start : c.sentence.end],

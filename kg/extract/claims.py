@@ -1,16 +1,19 @@
 """Claims: which factor, mechanism or ability a paper says affects or explains which ability.
 
-In every sentence that can state a result (not background, questions or resources) and has an
-effect cue, each studied factor or mechanism named there is paired with the abilities or risks
-the sentence names, or, when it names none, with the paper's main ability. Two abilities in one
-sentence ("CoT improves reasoning") pair subject to object through the parse: the one before
-the effect cue is the subject. A studied mechanism no sentence pairs explicitly explains the
-main ability. One claim per (subject, relation, object): the best-placed sentence is evidence.
+In every sentence that can state a result (title, findings, other result sentences; not
+background, questions, methods or resources) and has an effect cue, each studied factor or
+mechanism named there is paired with the ability or risk the sentence names nearest to it in
+the parse, or, when it names none, with the paper's main ability. Two abilities pair through
+the parse: the grammatical subject of the cue's clause affects the other ("CoT improves
+reasoning"). A studied mechanism, or a well-evidenced factor, that no sentence pairs explicitly
+claims the main ability from its best-placed sentence. One claim per (subject, relation,
+object), the most confident evidence kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from spacy.tokens import Span, Token
 
@@ -34,9 +37,10 @@ from kg.extract.polarity import (
     tree_distance,
 )
 from kg.extract.roles import Role
+from kg.records import Relation
 
 _CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
-_ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6, Role.METHOD: 0.5}
+_ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6}
 _DEFAULT_CONFIDENCE = 0.4
 # A studied factor no sentence pairs explicitly claims the main ability from this much
 # evidence of study (more than one finding mention).
@@ -45,11 +49,24 @@ _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared"
 
 
 @dataclass(frozen=True)
+class PaperContext:
+    """What claim finding needs to know about the paper as a whole."""
+
+    studied: frozenset[str]
+    main: str | None
+    scores: Mapping[str, float] = field(default_factory=dict)
+    # Studied concepts read as the main ability (see concepts.yielding).
+    yielding: frozenset[str] = frozenset()
+    # Factors that vary in kind: a stated difference reads as `matters`.
+    categorical: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class FoundClaim:
     """A claim with its evidence sentence (offsets into title + "\\n" + abstract)."""
 
     subject: str
-    relation: str
+    relation: Relation
     object: str
     polarity: str
     hedged: bool
@@ -61,7 +78,7 @@ def _span(sent: Sentence, mention: Mention) -> Span:
     return sent.span.doc[mention.start : mention.end]
 
 
-def _targets(sent: Sentence, studied: set[str]) -> list[Mention]:
+def _targets(sent: Sentence, studied: frozenset[str]) -> list[Mention]:
     """Abilities and risks a sentence names specifically (not through a contextual alias)."""
     return [
         m
@@ -140,8 +157,9 @@ def _claim(
     obj_mention: Mention | None,
     categorical: frozenset[str] = frozenset(),
 ) -> FoundClaim:
+    """The claim `subject` -> `obj` stated by `sent` (object named by `obj_mention`, if any)."""
     span = _span(sent, subject)
-    relation = "explains" if kind(subject.concept) == "mechanism" else "affects"
+    relation: Relation = "explains" if kind(subject.concept) == "mechanism" else "affects"
     pol: Polarity
     if relation == "explains":
         pol = explain_polarity(sent.span, span)
@@ -158,34 +176,27 @@ def _claim(
     )
 
 
-def sentence_claims(
-    sent: Sentence,
-    studied: set[str],
-    main: str | None,
-    yielding: frozenset[str] = frozenset(),
-    categorical: frozenset[str] = frozenset(),
-) -> list[FoundClaim]:
-    """Claims one sentence states about studied concepts; `yielding` concepts are read as the
-    main ability except as the object of the main ability ("CoT improves reasoning")."""
+def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
+    """Claims one sentence states about the paper's studied concepts."""
     if sent.role not in _CLAIM_ROLES or sent.span.text.rstrip().endswith("?"):
         return []
     if not any(cue_polarity(t) is not None for t in sent.span):
         return []
-    targets = _targets(sent, studied)
+    targets = _targets(sent, ctx.studied)
     pairs = [
         (s, o)
         for s, o in _ability_pairs(sent, targets)
-        if s.concept not in yielding
+        if s.concept not in ctx.yielding
         and not s.subsumed
-        and (s.concept == main or o.subsumed or o.concept not in yielding)
+        and (s.concept == ctx.main or o.subsumed or o.concept not in ctx.yielding)
     ]
-    targets = [t for t in targets if t.concept not in yielding and not t.subsumed]
+    targets = [t for t in targets if t.concept not in ctx.yielding and not t.subsumed]
     found: list[FoundClaim] = []
     seen: set[str] = set()
     for subj in sent.mentions:
         if (
             subj.concept in seen
-            or subj.concept not in studied
+            or subj.concept not in ctx.studied
             or kind(subj.concept) not in ("factor", "mechanism")
         ):
             continue
@@ -195,14 +206,11 @@ def sentence_claims(
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
         ]
-        claim: FoundClaim | None = None
         if objects:
-            target = _nearest(sent, subj, objects, main)
-            claim = _claim(sent, subj, target.concept, target, categorical)
-        elif main is not None:
-            claim = _claim(sent, subj, main, None, categorical)
-        if claim is not None:
-            found.append(claim)
+            target = _nearest(sent, subj, objects, ctx.main)
+            found.append(_claim(sent, subj, target.concept, target, ctx.categorical))
+        elif ctx.main is not None:
+            found.append(_claim(sent, subj, ctx.main, None, ctx.categorical))
     found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
     return found
 
@@ -225,59 +233,45 @@ def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
 
 
 def _default_claims(
-    paper: PaperView,
-    studied: set[str],
-    main: str,
-    claimed: set[str],
-    scores: dict[str, float],
-    categorical: frozenset[str],
+    paper: PaperView, ctx: PaperContext, main: str, claimed: set[str]
 ) -> list[FoundClaim]:
     """Claims on the main ability for studied mechanisms (explains) and well-evidenced factors
     (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
     found: list[FoundClaim] = []
-    for concept in sorted(studied - claimed):
-        if kind(concept) == "mechanism" and kind(main) == "ability":
-            sent = _best_sentence(paper, concept)
-            if sent is not None:
-                hedged = is_hedged(sent.span)
-                found.append(
-                    FoundClaim(
-                        concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent
-                    )
-                )
-        elif kind(concept) == "factor" and scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
-            sent = _best_sentence(paper, concept)
-            if sent is not None:
-                mention = next(m for m in sent.mentions if m.concept == concept)
-                claim = _claim(sent, mention, main, None, categorical)
-                found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
+    for concept in sorted(ctx.studied - claimed):
+        sent = _best_sentence(paper, concept)
+        if sent is None:
+            continue
+        if kind(concept) == "mechanism":
+            hedged = is_hedged(sent.span)
+            found.append(
+                FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)
+            )
+        elif kind(concept) == "factor" and ctx.scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
+            mention = next(m for m in sent.mentions if m.concept == concept)
+            claim = _claim(sent, mention, main, None, ctx.categorical)
+            found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
     return found
 
 
-def find_claims(
-    paper: PaperView,
-    studied: set[str],
-    main: str | None,
-    yielding: frozenset[str] = frozenset(),
-    categorical: frozenset[str] = frozenset(),
-    scores: dict[str, float] | None = None,
-) -> list[FoundClaim]:
+def find_claims(paper: PaperView, ctx: PaperContext) -> list[FoundClaim]:
     """One claim per (subject, relation, object), the most confident evidence kept; then the
     default claims on the main ability; a mechanism is refuted if any result sentence argues
     against it."""
-    best: dict[tuple[str, str, str], FoundClaim] = {}
+    best: dict[tuple[str, Relation, str], FoundClaim] = {}
     for sent in paper.sentences:
-        for claim in sentence_claims(sent, studied, main, yielding, categorical):
+        for claim in sentence_claims(sent, ctx):
             key = (claim.subject, claim.relation, claim.object)
             if key not in best or claim.confidence > best[key].confidence:
                 best[key] = claim
-    if main is not None:
+    if ctx.main is not None:
         claimed = {s for s, _, _ in best}
-        for claim in _default_claims(paper, studied, main, claimed, scores or {}, categorical):
+        for claim in _default_claims(paper, ctx, ctx.main, claimed):
             best[(claim.subject, claim.relation, claim.object)] = claim
-    for key, claim in list(best.items()):
+    claims = list(best.values())
+    for n, claim in enumerate(claims):
         if claim.relation == "explains" and claim.polarity == SUPPORTS:
             against = _refuting_sentence(paper, claim.subject)
             if against is not None:
-                best[key] = replace(claim, polarity=REFUTES, sentence=against)
-    return sorted(best.values(), key=lambda c: (c.sentence.start, c.subject, c.object))
+                claims[n] = replace(claim, polarity=REFUTES, sentence=against)
+    return sorted(claims, key=lambda c: (c.sentence.start, c.subject, c.object))
