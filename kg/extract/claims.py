@@ -113,9 +113,22 @@ def _governs(cue: Token, subject: Span, obj: Span) -> bool:
         subjects = [c for c in verb.head.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
     for subj in subjects:
         inside = range(subj.left_edge.i, subj.right_edge.i + 1)
-        if subject.root.i in inside and obj.root.i not in inside:
+        if subject.root.i in inside and obj.root.i not in inside and _heads(subject.root, subj):
             return verb.left_edge.i <= obj.root.i <= verb.right_edge.i
     return False
+
+
+def _heads(tok: Token, subj: Token) -> bool:
+    """`tok` is (part of) the head phrase of grammatical subject `subj`, not buried in one of
+    its modifiers ("combining demonstrations with ICL" does not make ICL the subject)."""
+    while tok.i != subj.i:
+        if tok.dep_ == "pobj" and tok.head.lower_ in ("as", "like", "including"):
+            tok = tok.head.head  # "prompting (such as chain of thought)": an example of it
+            continue
+        if tok.dep_ in ("prep", "pobj", "pcomp", "dobj", "acl", "relcl", "advcl"):
+            return False
+        tok = tok.head
+    return True
 
 
 def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention, Mention]]:
