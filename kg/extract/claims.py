@@ -267,16 +267,27 @@ def _default_claims(
     return found
 
 
+def _agreed(claims: list[FoundClaim]) -> FoundClaim:
+    """One claim from the sentences stating the same (subject, relation, object): the polarity
+    with the most confidence summed over them, evidenced by its most confident sentence."""
+    weight: dict[str, float] = {}
+    for claim in claims:
+        weight[claim.polarity] = weight.get(claim.polarity, 0.0) + claim.confidence
+    polarity = max(
+        weight, key=lambda p: (weight[p], max(c.confidence for c in claims if c.polarity == p))
+    )
+    return max((c for c in claims if c.polarity == polarity), key=lambda c: c.confidence)
+
+
 def find_claims(paper: PaperView, ctx: PaperContext) -> list[FoundClaim]:
-    """One claim per (subject, relation, object), the most confident evidence kept; then the
-    default claims on the main ability; a mechanism is refuted if any result sentence argues
-    against it."""
-    best: dict[tuple[str, Relation, str], FoundClaim] = {}
+    """One claim per (subject, relation, object), its polarity agreed over the sentences that
+    state it; then the default claims on the main ability; a mechanism is refuted if any
+    result sentence argues against it."""
+    stated: dict[tuple[str, Relation, str], list[FoundClaim]] = {}
     for sent in paper.sentences:
         for claim in sentence_claims(sent, ctx):
-            key = (claim.subject, claim.relation, claim.object)
-            if key not in best or claim.confidence > best[key].confidence:
-                best[key] = claim
+            stated.setdefault((claim.subject, claim.relation, claim.object), []).append(claim)
+    best = {key: _agreed(claims) for key, claims in stated.items()}
     if ctx.main is not None:
         claimed = {s for s, _, _ in best}
         for claim in _default_claims(paper, ctx, ctx.main, claimed):
