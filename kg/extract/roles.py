@@ -46,9 +46,14 @@ _FINDING = _any(
     r"\b(?:we|our \w+) (?:\w+ ){0,3}(?:outperform|outperforms|improves?|achieves?|yields?|surpass"
     r"|surpasses|boosts?|reduces?|increases?|decreases?|enhances?|enables?|matches|leads? to)\b",
     r"\bit turns out\b",
+    r"\b(?:showing|finding|establishing|revealing|demonstrating|confirming|proving|"
+    r"observing|discovering|concluding) that\b",
 )
 _FINDING_WEAK = _any(
     r"^(?:thus|therefore|hence|consequently|overall|together|in sum|in summary|taken together)\b",
+    r"\b(?:finds?|found|shows?|showed|shown|demonstrates?|demonstrated|reveals?|revealed|"
+    r"observed?|confirms?|indicates?|suggests?|establish(?:es)?|discover(?:s|ed)?|"
+    r"uncover(?:s|ed)?|proves?) that\b",
 )
 _BACKGROUND = _any(
     r"\b(?:recent|prior|previous|existing|earlier|past|much|related|some) (?:\w+ )?(?:work|works|"
@@ -62,6 +67,8 @@ _BACKGROUND = _any(
     r"poorly understood|not well understood|unknown|underexplored|unexplored|an open question|"
     r"limited|lacking|debated|a mystery|mysterious)\b",
     r"\blittle (?:is known|understanding|work)\b|\bhas (?:recently )?(?:emerged|attracted)\b",
+    r"\b(?:work|works|studies|research|literature|papers?|authors)(?: \w+){0,4} (?:has|have) "
+    r"(?:\w+ )?(?:found|shown|demonstrated|observed|suggested|argued|reported|claimed)\b",
     r"^however, (?:\w+ ){0,8}(?:unclear|remains|little|few|not)\b",
 )
 _QUESTION = _any(
