@@ -41,7 +41,7 @@ _LEXICON = _by_word(
         MATTERS: "sensitive sensitivity depend dependent dependence vary variance variation "
         "influence affect impact matter control determine shape govern modulate tradeoff "
         "trade-off unstable instability role correlate correlation relationship contingent "
-        "hinge brittle differ mixed factor interplay interaction balance effect "
+        "hinge brittle differ mixed factor balance effect "
         "relate susceptible vulnerable fragile",
         NO_EFFECT: "immaterial unnecessary irrelevant independent regardless insensitive "
         "invariant unaffected robust comparable negligible",
