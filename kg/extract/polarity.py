@@ -39,7 +39,7 @@ _LEXICON = _by_word(
         "compromise vanish evaporate collapse disappear override cost penalize damage deficiency "
         "degradation worse poor poorly detrimental unable weaker inverse limitation harmful",
         MATTERS: "sensitive sensitivity depend dependent dependence vary variance variation "
-        "influence affect impact matter control determine shape govern modulate tradeoff "
+        "influence affect impact matter shape govern modulate tradeoff "
         "trade-off unstable instability role correlate correlation relationship contingent "
         "hinge brittle differ mixed factor balance effect "
         "relate susceptible vulnerable fragile",
