@@ -34,11 +34,6 @@ class PaperView:
 
     sentences: tuple[Sentence, ...]
 
-    @property
-    def title(self) -> Sentence | None:
-        first = self.sentences[0] if self.sentences else None
-        return first if first is not None and first.role is Role.TITLE else None
-
 
 _NEGATING = {"without", "no", "w/o", "non", "nor"}
 _BASELINE = {"than", "versus", "vs", "vs.", "unlike", "compared", "comparably", "baseline",
