@@ -217,6 +217,35 @@ def extract(file: Any) -> None:
         click.echo(line)
 
 
+@cli.command("eval")
+@click.option(
+    "--gold",
+    "gold",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hand labels, JSONL (the format of tests/data/dev_gold.jsonl).",
+)
+@click.option(
+    "--papers",
+    "papers",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The labelled papers, JSONL with paper_id, title, abstract.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def evaluate(gold: Path, papers: Path, as_json: bool) -> None:
+    """Extract from PAPERS and score against GOLD: concept and claim P/R/F1, polarity."""
+    import json
+
+    from kg.evaluate import evaluate_files
+
+    report = evaluate_files(gold, papers)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(report.render())
+
+
 @cli.group()
 def snapshot() -> None:
     """Export the store as a snapshot that others can import offline."""

@@ -185,6 +185,14 @@ class Extraction:
 
 
 @dataclass(frozen=True)
+class ContextualAliases:
+    """Generic aliases of a concept ("scale") that count only near a context word ("model")."""
+
+    aliases: tuple[str, ...]
+    context: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Concept:
     """A vocabulary entry: `id` is `kind:slug` and never changes once published."""
 
@@ -192,8 +200,18 @@ class Concept:
     label: str
     aliases: tuple[str, ...] = ()
     note: str | None = None
+    # Aliases too generic to count alone ("scale", "format"), each group accepted only near
+    # one of its context words.
+    contextual: tuple[ContextualAliases, ...] = ()
+    # Narrower concepts that take over this one's mentions in a sentence naming them
+    # ("chain-of-thought reasoning" is about chain-of-thought, not reasoning in general).
+    subsumed_by: tuple[str, ...] = ()
+    # A factor that varies in kind, not amount (order, format, architecture): a stated
+    # difference reads as `matters`, there being no "more of" it to increase anything.
+    categorical: bool = False
 
     @property
-    def kind(self) -> str:
-        """One of `KINDS`: the part of the id before the colon."""
-        return self.id.split(":", 1)[0]
+    def kind(self) -> Kind:
+        kind = self.id.split(":", 1)[0]
+        assert kind in KINDS, self.id
+        return kind

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import ConfigError
-from kg.records import KINDS, Concept
+from kg.records import KINDS, Concept, ContextualAliases
 
 DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
-_CONCEPT_KEYS = {"id", "label", "aliases", "unverified_aliases", "note", "sources"}
+_CONCEPT_KEYS = {
+    "id", "label", "aliases", "unverified_aliases", "contextual", "subsumed_by", "categorical",
+    "note", "sources",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,31 @@ class Vocabulary:
             if concept.id == concept_id:
                 return concept
         raise KeyError(concept_id)
+
+
+def _contextual(groups: object, where: str) -> list[ContextualAliases]:
+    """The [[concept.contextual]] tables of a concept: each needs aliases and context words."""
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise ConfigError(f"{where}: 'contextual' must be [[concept.contextual]] tables")
+    out: list[ContextualAliases] = []
+    for group in groups:
+        unknown = set(group) - {"aliases", "context"}
+        if unknown:
+            raise ConfigError(f"{where}: contextual: unknown key {sorted(unknown)[0]!r}")
+        aliases, context = group.get("aliases"), group.get("context")
+        for key, value in (("aliases", aliases), ("context", context)):
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) and v for v in value)
+            ):
+                raise ConfigError(
+                    f"{where}: contextual: {key!r} must be a non-empty list of strings "
+                    "(generic aliases, and the words that must occur near them)"
+                )
+        assert isinstance(aliases, list) and isinstance(context, list)
+        out.append(ContextualAliases(tuple(aliases), tuple(w.lower() for w in context)))
+    return out
 
 
 def resolve_path(path: str | Path | None = None) -> Path:
@@ -67,6 +95,8 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     concepts: list[Concept] = []
     seen: set[str] = set()
     for n, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{file}: concept #{n}: expected a [[concept]] table")
         where = f"{file}: concept #{n} ({entry.get('id', '?')})"
         unknown = set(entry) - _CONCEPT_KEYS
         if unknown:
@@ -78,13 +108,33 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
             raise ConfigError(f"{where}: duplicate id {cid!r}")
         seen.add(cid)
         label = entry.get("label")
-        aliases = entry.get("aliases", [])
         if not isinstance(label, str) or not label:
             raise ConfigError(f"{where}: 'label' must be a non-empty string")
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise ConfigError(f"{where}: 'aliases' must be a list of strings")
+        lists = {key: entry.get(key, []) for key in ("aliases", "subsumed_by")}
+        for key, value in lists.items():
+            if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+                raise ConfigError(f"{where}: {key!r} must be a list of non-empty strings")
+        contextual = tuple(_contextual(entry.get("contextual", []), where))
         note = entry.get("note")
+        categorical = entry.get("categorical", False)
+        if not isinstance(categorical, bool):
+            raise ConfigError(f"{where}: 'categorical' must be true or false")
         concepts.append(
-            Concept(cid, label, tuple(aliases), note if isinstance(note, str) else None)
+            Concept(
+                cid,
+                label,
+                tuple(lists["aliases"]),
+                note if isinstance(note, str) else None,
+                contextual=contextual,
+                subsumed_by=tuple(lists["subsumed_by"]),
+                categorical=categorical,
+            )
         )
+    for concept in concepts:
+        unknown_ids = set(concept.subsumed_by) - seen
+        if unknown_ids:
+            raise ConfigError(
+                f"{file}: concept {concept.id}: 'subsumed_by' names unknown concept "
+                f"{sorted(unknown_ids)[0]!r}"
+            )
     return Vocabulary(tuple(concepts), file)

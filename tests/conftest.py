@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from kg.store import Store
+
+if TYPE_CHECKING:
+    from kg.extract import Extractor
 
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOT = REPO / "pipelines" / "emergent_abilities" / "snapshot"
@@ -89,3 +93,14 @@ def harvest_world(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("KG_ARXIV_URL", server.url + "/api/query")
         monkeypatch.setenv("KG_S2_URL", server.url)
         yield world, server
+
+
+# -- extraction: the real spaCy model and vocabulary, loaded once per session ----------------
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Extractor:
+    """The default extractor (shipped vocabulary, installed default spaCy model)."""
+    from kg.extract import Extractor
+
+    return Extractor()

@@ -1,42 +1,61 @@
-"""`kg extract` over JSONL: papers in, one contract line per paper out, in input order."""
+"""`kg extract` over JSONL: papers in, one extraction line per paper out, in input order."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from kg.errors import InputError
+from kg.records import Extraction
 
 log = logging.getLogger("kg.extract")
 
 
-def _papers(lines: Iterable[str], source_name: str) -> Iterator[tuple[str, str, str | None]]:
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{source_name}:{lineno}"
-        try:
-            data: Any = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{where}: expected a JSON object")
-        paper_id = data.get("paper_id") or data.get("arxiv_id")
-        title, abstract = data.get("title"), data.get("abstract")
-        if not isinstance(paper_id, str) or not paper_id:
-            raise InputError(f"{where}: needs 'paper_id' or 'arxiv_id'")
-        if not isinstance(title, str):
-            raise InputError(f"{where}: 'title' must be a string")
-        if abstract is not None and not isinstance(abstract, str):
-            raise InputError(f"{where}: 'abstract' must be a string or null")
-        yield paper_id, title, abstract
+class _Extracts(Protocol):
+    def extract_many(
+        self, papers: Iterable[tuple[str, str, str | None]], batch_size: int = ...
+    ) -> Iterator[Extraction]: ...
 
 
-def extract_jsonl(lines: Iterable[str], source_name: str, extractor: Any) -> Iterator[str]:
-    """Yield one `kg extract` JSON line per paper read from `lines`."""
-    for extraction in extractor.extract_many(_papers(lines, source_name)):
+def _optional_text(record: dict[str, Any], key: str, where: str) -> str | None:
+    value = record.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"{where}: {key!r} must be a string or null")
+    return value
+
+
+def parse_paper(line: str, where: str) -> tuple[str, str, str | None]:
+    """(paper_id, title, abstract) from one papers-JSONL line; InputError names `where`."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: expected a JSON object with paper_id, title and abstract")
+    paper_id = record.get("paper_id") or record.get("arxiv_id")
+    if not isinstance(paper_id, str) or not paper_id.strip():
+        raise InputError(f"{where}: a paper needs a non-empty 'paper_id' (or 'arxiv_id')")
+    title = _optional_text(record, "title", where) or ""
+    abstract = _optional_text(record, "abstract", where)
+    return paper_id, title, abstract
+
+
+def read_papers(lines: Iterable[str], source_name: str) -> Iterator[tuple[str, str, str | None]]:
+    """(paper_id, title, abstract) per non-blank line; InputError names `source_name:line`."""
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            yield parse_paper(line, f"{source_name}:{n}")
+
+
+def extract_jsonl(lines: Iterable[str], source_name: str, extractor: _Extracts) -> Iterator[str]:
+    """One JSON line (the `kg extract` contract) per input paper, lazily and in input order.
+
+    A malformed line raises InputError naming `source_name:line` before any output for it;
+    blank lines are skipped. Warnings for a paper go to the `kg.extract` logger.
+    """
+    for extraction in extractor.extract_many(read_papers(lines, source_name)):
         for warning in extraction.warnings:
-            log.warning("%s: %s", extraction.paper_id, warning)
+            log.warning("%s", warning)
         yield json.dumps(extraction.to_dict(), ensure_ascii=False)

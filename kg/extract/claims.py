@@ -1,0 +1,301 @@
+"""Claims: which factor, mechanism or ability a paper says affects or explains which ability.
+
+In every sentence that can state a result (title, findings, other result sentences; not
+background, questions, methods or resources) and has an effect cue, each studied factor or
+mechanism named there is paired with the ability or risk the sentence names nearest to it in
+the parse, or, when it names none, with the paper's main ability. Two abilities pair through
+the parse: the grammatical subject of the cue's clause affects the other ("CoT improves
+reasoning"). A studied mechanism, or a well-evidenced factor, that no sentence pairs explicitly
+claims the main ability from its best-placed sentence. One claim per (subject, relation,
+object), the most confident evidence kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from spacy.tokens import Span, Token
+
+from kg.extract.concepts import kind
+from kg.extract.matching import Mention
+from kg.extract.paper import PaperView, Sentence
+from kg.extract.polarity import (
+    DECREASES,
+    INCREASES,
+    MATTERS,
+    NEGATIVE_SIDE_WORDS,
+    POSITIVE_RISK_WORDS,
+    REFUTES,
+    SUPPORTS,
+    Polarity,
+    affect_polarity,
+    cue_polarity,
+    explain_polarity,
+    is_hedged,
+    refutes,
+    tree_distance,
+)
+from kg.extract.roles import Role
+from kg.records import Relation
+
+_CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
+_ROLE_CONFIDENCE = {Role.FINDING: 0.8, Role.TITLE: 0.7, Role.OTHER: 0.6}
+_DEFAULT_CONFIDENCE = 0.4
+# A studied factor no sentence pairs explicitly claims the main ability from this much
+# evidence of study (more than one finding mention).
+DEFAULT_FACTOR_SCORE = 1.5
+_BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
+
+
+@dataclass(frozen=True)
+class PaperContext:
+    """What claim finding needs to know about the paper as a whole."""
+
+    studied: frozenset[str]
+    main: str | None
+    scores: Mapping[str, float] = field(default_factory=dict)
+    # Studied concepts read as the main ability (see concepts.yielding).
+    yielding: frozenset[str] = frozenset()
+    # Factors that vary in kind: a stated difference reads as `matters`.
+    categorical: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FoundClaim:
+    """A claim with its evidence sentence (offsets into title + "\\n" + abstract)."""
+
+    subject: str
+    relation: Relation
+    object: str
+    polarity: str
+    hedged: bool
+    confidence: float
+    sentence: Sentence
+
+
+def _span(sent: Sentence, mention: Mention) -> Span:
+    return sent.span.doc[mention.start : mention.end]
+
+
+def _targets(sent: Sentence, studied: frozenset[str]) -> list[Mention]:
+    """Abilities and risks a sentence names specifically (not through a contextual alias)."""
+    return [
+        m
+        for m in sent.mentions
+        if kind(m.concept) in ("ability", "risk")
+        and not m.generic
+        and (m.concept in studied or m.subsumed)
+    ]
+
+
+def _nearest(sent: Sentence, subject: Mention, targets: list[Mention], main: str | None) -> Mention:
+    """The target closest to the subject in the parse (the main ability wins a tie)."""
+    root = _span(sent, subject).root
+    return min(
+        targets,
+        key=lambda t: (tree_distance(root, _span(sent, t).root), t.concept != main, t.start),
+    )
+
+
+def _clause_verb(tok: Token) -> Token:
+    """The verb (or the root) of the clause a token is in."""
+    while tok.pos_ not in ("VERB", "AUX") and tok.head.i != tok.i:
+        tok = tok.head
+    return tok
+
+
+def _governs(cue: Token, subject: Span, obj: Span) -> bool:
+    """`subject` is in the grammatical subject of the cue's clause, `obj` elsewhere in it."""
+    verb = _clause_verb(cue)
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    if not subjects and verb.dep_ in ("xcomp", "ccomp", "advcl", "conj"):
+        subjects = [c for c in verb.head.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    for subj in subjects:
+        inside = range(subj.left_edge.i, subj.right_edge.i + 1)
+        if subject.root.i in inside and obj.root.i not in inside and _heads(subject.root, subj):
+            return verb.left_edge.i <= obj.root.i <= verb.right_edge.i
+    return False
+
+
+def _heads(tok: Token, subj: Token) -> bool:
+    """`tok` is (part of) the head phrase of grammatical subject `subj`, not buried in one of
+    its modifiers ("combining demonstrations with ICL" does not make ICL the subject)."""
+    while tok.i != subj.i:
+        if tok.dep_ == "pobj" and tok.head.lower_ in ("as", "like", "including"):
+            tok = tok.head.head  # "prompting (such as chain of thought)": an example of it
+            continue
+        if tok.dep_ in ("prep", "pobj", "pcomp", "dobj", "acl", "relcl", "advcl"):
+            return False
+        tok = tok.head
+    return True
+
+
+def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention, Mention]]:
+    """(subject, object) abilities: the grammatical subject of an effect cue affects an
+    ability or risk in the rest of the cue's clause ("CoT improves reasoning")."""
+    cues = [t for t in sent.span if cue_polarity(t) is not None]
+    pairs: list[tuple[Mention, Mention]] = []
+    for subj in targets:
+        if kind(subj.concept) != "ability":
+            continue
+        for obj in targets:
+            if obj.concept != subj.concept and any(
+                _governs(c, _span(sent, subj), _span(sent, obj)) for c in cues
+            ):
+                pairs.append((subj, obj))
+    return pairs
+
+
+def _is_baseline(span: Span) -> bool:
+    """The mention is what something is compared against ("outperforms fine-tuning")."""
+    heads = [span.root.head, span.root.head.head]
+    return span.root.head.lemma_ in ("baseline", "counterpart") or any(
+        h.lower_ in _BASELINE_MARKERS for h in heads
+    )
+
+
+def _reversed(subject: Span, concept: str, obj: Span | None) -> bool:
+    """The subject is named by its opposite or the object (a risk) by its positive side."""
+    words = {t.lower_ for t in subject}
+    opposite = any(w in NEGATIVE_SIDE_WORDS and w not in concept for w in words)
+    positive = obj is not None and any(t.lower_ in POSITIVE_RISK_WORDS for t in obj)
+    return opposite != positive
+
+
+def _claim(
+    sent: Sentence,
+    subject: Mention,
+    obj: str,
+    obj_mention: Mention | None,
+    categorical: frozenset[str] = frozenset(),
+) -> FoundClaim:
+    """The claim `subject` -> `obj` stated by `sent` (object named by `obj_mention`, if any)."""
+    span = _span(sent, subject)
+    relation: Relation = "explains" if kind(subject.concept) == "mechanism" else "affects"
+    pol: Polarity
+    if relation == "explains":
+        pol = explain_polarity(sent.span, span)
+    else:
+        obj_span = _span(sent, obj_mention) if obj_mention is not None else None
+        pol = affect_polarity(sent.span, span, _reversed(span, subject.concept, obj_span))
+        if subject.concept in categorical and pol.polarity in (INCREASES, DECREASES):
+            pol = replace(pol, polarity=MATTERS)
+    confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
+    if pol.cue is None and relation == "affects":
+        confidence -= 0.1
+    return FoundClaim(
+        subject.concept, relation, obj, pol.polarity, pol.hedged, round(confidence, 2), sent
+    )
+
+
+def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
+    """Claims one sentence states about the paper's studied concepts."""
+    if sent.role not in _CLAIM_ROLES or sent.span.text.rstrip().endswith("?"):
+        return []
+    if not any(cue_polarity(t) is not None for t in sent.span):
+        return []
+    targets = _targets(sent, ctx.studied)
+    pairs = [
+        (s, o)
+        for s, o in _ability_pairs(sent, targets)
+        if s.concept not in ctx.yielding
+        and not s.subsumed
+        and (s.concept == ctx.main or o.subsumed or o.concept not in ctx.yielding)
+    ]
+    targets = [t for t in targets if t.concept not in ctx.yielding and not t.subsumed]
+    found: list[FoundClaim] = []
+    seen: set[str] = set()
+    for subj in sent.mentions:
+        if (
+            subj.concept in seen
+            or subj.concept not in ctx.studied
+            or kind(subj.concept) not in ("factor", "mechanism")
+        ):
+            continue
+        seen.add(subj.concept)
+        if _is_baseline(_span(sent, subj)):
+            continue
+        objects = [
+            t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
+        ]
+        if objects:
+            target = _nearest(sent, subj, objects, ctx.main)
+            found.append(_claim(sent, subj, target.concept, target, ctx.categorical))
+        elif ctx.main is not None:
+            found.append(_claim(sent, subj, ctx.main, None, ctx.categorical))
+    found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
+    return found
+
+
+def _best_sentence(paper: PaperView, concept: str) -> Sentence | None:
+    order = [Role.FINDING, Role.TITLE, Role.OTHER, Role.METHOD, Role.QUESTION, Role.BACKGROUND]
+    named = [s for s in paper.sentences if concept in s.concepts and s.role in order]
+    return min(named, key=lambda s: (order.index(s.role), s.position)) if named else None
+
+
+def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
+    """A result sentence of the paper that argues against mechanism `concept`, if any."""
+    for sent in paper.sentences:
+        if sent.role not in _CLAIM_ROLES:
+            continue
+        for m in sent.mentions:
+            if m.concept == concept and refutes(sent.span, _span(sent, m)):
+                return sent
+    return None
+
+
+def _default_claims(
+    paper: PaperView, ctx: PaperContext, main: str, claimed: set[str]
+) -> list[FoundClaim]:
+    """Claims on the main ability for studied mechanisms (explains) and well-evidenced factors
+    (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
+    found: list[FoundClaim] = []
+    for concept in sorted(ctx.studied - claimed):
+        sent = _best_sentence(paper, concept)
+        if sent is None:
+            continue
+        if kind(concept) == "mechanism":
+            hedged = is_hedged(sent.span)
+            found.append(
+                FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)
+            )
+        elif kind(concept) == "factor" and ctx.scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
+            mention = next(m for m in sent.mentions if m.concept == concept)
+            claim = _claim(sent, mention, main, None, ctx.categorical)
+            found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
+    return found
+
+
+def _agreed(claims: list[FoundClaim]) -> FoundClaim:
+    """One claim from the sentences stating the same (subject, relation, object): the polarity
+    with the most confidence summed over them, evidenced by its most confident sentence."""
+    weight: dict[str, float] = {}
+    for claim in claims:
+        weight[claim.polarity] = weight.get(claim.polarity, 0.0) + claim.confidence
+    polarity = max(
+        weight, key=lambda p: (weight[p], max(c.confidence for c in claims if c.polarity == p))
+    )
+    return max((c for c in claims if c.polarity == polarity), key=lambda c: c.confidence)
+
+
+def find_claims(paper: PaperView, ctx: PaperContext) -> list[FoundClaim]:
+    """One claim per (subject, relation, object), its polarity agreed over the sentences that
+    state it; then the default claims on the main ability; a mechanism is refuted if any
+    result sentence argues against it."""
+    stated: dict[tuple[str, Relation, str], list[FoundClaim]] = {}
+    for sent in paper.sentences:
+        for claim in sentence_claims(sent, ctx):
+            stated.setdefault((claim.subject, claim.relation, claim.object), []).append(claim)
+    best = {key: _agreed(claims) for key, claims in stated.items()}
+    if ctx.main is not None:
+        claimed = {s for s, _, _ in best}
+        for claim in _default_claims(paper, ctx, ctx.main, claimed):
+            best[(claim.subject, claim.relation, claim.object)] = claim
+    claims = list(best.values())
+    for n, claim in enumerate(claims):
+        if claim.relation == "explains" and claim.polarity == SUPPORTS:
+            against = _refuting_sentence(paper, claim.subject)
+            if against is not None:
+                claims[n] = replace(claim, polarity=REFUTES, sentence=against)
+    return sorted(claims, key=lambda c: (c.sentence.start, c.subject, c.object))

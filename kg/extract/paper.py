@@ -1,0 +1,105 @@
+"""A paper as extraction sees it: sentences with their role, offsets and concept mentions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span
+
+from kg.extract.abbreviations import link_abbreviations
+from kg.extract.matching import ConceptMatcher, Mention
+from kg.extract.roles import Role, sentence_role
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence (the title counts as one) with offsets into title + "\\n" + abstract."""
+
+    span: Span
+    start: int
+    end: int
+    role: Role
+    mentions: tuple[Mention, ...]
+    position: int  # 0 for the title, then 1, 2, ... through the abstract
+
+    @property
+    def concepts(self) -> set[str]:
+        """The concepts the sentence names (subsumed mentions left out)."""
+        return {m.concept for m in self.mentions if not m.subsumed}
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """The sentences of a paper, title first."""
+
+    sentences: tuple[Sentence, ...]
+
+
+_NEGATING = {"without", "no", "w/o", "non", "nor"}
+_BASELINE = {"than", "versus", "vs", "vs.", "unlike", "compared", "comparably", "baseline",
+             "baselines"}  # fmt: skip
+
+
+def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+    """Mentions that are neither negated ("without fine-tuning", "no instruction tuning") nor
+    a baseline ("outperforms fine-tuning baselines", "comparably to fine-tuning")."""
+    kept = []
+    for m in mentions:
+        before = {t.lower_ for t in doc[max(0, m.start - 2) : m.start]}
+        root = doc[m.start : m.end].root
+        heads = {t.lower_ for t in (root.head, root.head.head)}
+        if before & (_NEGATING | _BASELINE) or heads & (_NEGATING | _BASELINE):
+            continue
+        kept.append(m)
+    return kept
+
+
+def _trimmed(span: Span) -> Span | None:
+    """`span` without leading and trailing whitespace tokens (None if nothing is left)."""
+    words = [t.i for t in span if not t.is_space]
+    return span.doc[words[0] : words[-1] + 1] if words else None
+
+
+def read_paper(
+    title: Doc, abstract: Doc, matcher: ConceptMatcher, abstract_offset: int
+) -> PaperView:
+    """Sentences of a paper's parsed title and abstract; `abstract_offset` is where the
+    abstract starts in title + "\\n" + abstract."""
+    title_mentions, abstract_mentions = link_abbreviations(
+        (title, abstract),
+        (_asserted(title, matcher(title)), _asserted(abstract, matcher(abstract))),
+    )
+    sentences: list[Sentence] = []
+    whole = _trimmed(title[:])
+    if whole is not None:
+        sentences.append(
+            Sentence(
+                whole,
+                whole.start_char,
+                whole.end_char,
+                Role.TITLE,
+                matcher.mark_subsumed(
+                    m for m in title_mentions if whole.start <= m.start < whole.end
+                ),
+                0,
+            )
+        )
+    position = 0
+    for sent in abstract.sents:
+        span = _trimmed(sent)
+        if span is None:
+            continue
+        position += 1
+        sentences.append(
+            Sentence(
+                span,
+                abstract_offset + span.start_char,
+                abstract_offset + span.end_char,
+                sentence_role(span, first=position == 1),
+                matcher.mark_subsumed(
+                    m for m in abstract_mentions if span.start <= m.start < span.end
+                ),
+                position,
+            )
+        )
+    return PaperView(tuple(sentences))

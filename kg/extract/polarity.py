@@ -1,0 +1,162 @@
+"""Polarity of a claim from the predicate lexicon, negation scope and hedging cues.
+
+A cue is a word that states an effect ("improves", "hurts", "is sensitive to", "does not depend
+on"); the cue nearest to the subject in the dependency tree decides the polarity, flipped to
+no-effect under negation ("barely hurts", "not required"). For a risk named by its positive
+side ("truthfulness", "faithfulness") the direction is reversed: less truthful is more risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Span, Token
+
+INCREASES, DECREASES, MATTERS, NO_EFFECT = "increases", "decreases", "matters", "no-effect"
+SUPPORTS, REFUTES = "supports", "refutes"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _by_word(groups: dict[str, str]) -> dict[str, str]:
+    """{word: polarity} from {polarity: space-separated words}."""
+    return {word: polarity for polarity, words in groups.items() for word in words.split()}
+
+
+_LEXICON = _by_word(
+    {
+        INCREASES: "improve boost enhance increase raise help benefit enable elicit unlock drive "
+        "strengthen facilitate promote outperform surpass lift amplify advance induce contribute "
+        "allow empower encourage accelerate rescue narrow emerge arise yield produce explain "
+        "underlie underpin power fuel trigger achieve gain improvement driver crucial critical "
+        "essential key necessary important vital required needed needs beneficial effective "
+        "useful better higher stronger improved larger sharper successful superior",
+        DECREASES: "hurt harm degrade decrease reduce impair worsen lower drop decline diminish "
+        "fail struggle suffer distract undermine bottleneck sacrifice deteriorate restrict "
+        "hinder mislead confuse weaken prevent suppress mitigate alleviate inhibit delay "
+        "compromise vanish evaporate collapse disappear override cost penalize damage deficiency "
+        "degradation worse poor poorly detrimental unable weaker inverse limitation harmful",
+        MATTERS: "sensitive sensitivity depend dependent dependence vary variance variation "
+        "influence affect impact matter shape govern modulate tradeoff "
+        "trade-off unstable instability role correlate correlation relationship contingent "
+        "hinge brittle differ mixed factor balance effect "
+        "relate susceptible vulnerable fragile",
+        NO_EFFECT: "immaterial unnecessary irrelevant independent regardless insensitive "
+        "invariant unaffected robust comparable negligible",
+    }
+)
+_NEGATORS = _words(
+    "not no never n't cannot barely hardly neither nor little without minimal nothing none "
+    "fail fails failed lack unable"
+)
+_HEDGES = {"may", "might", "could", "possibly", "potentially", "likely", "suggest", "suggests",
+           "appear", "appears", "seem", "seems", "tentatively", "tentative", "preliminary",
+           "hypothesize", "hypothesise", "speculate", "perhaps", "partially", "plausibly",
+           "conjecture", "presumably"}  # fmt: skip
+_REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs", "deviate",
+             "deviates", "deviating", "deviation", "contrary", "contradict", "contradicts",
+             "insufficient", "refute", "refutes", "unlike", "gap", "gaps"}  # fmt: skip
+_CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
+NEGATIVE_SIDE_WORDS = _words(
+    "random randomly incorrect wrong flipped false invalid inaccurate noisy noise inverse "
+    "irrelevant misleading corrupted perturbed calibration calibrate calibrated calibrating"
+)
+POSITIVE_RISK_WORDS = _words(
+    "truthful truthfulness faithful faithfulness faithfully factuality factual fairness fair "
+    "monitorability honest honesty"
+)
+
+
+@dataclass(frozen=True)
+class Polarity:
+    """The polarity of one subject's effect in one sentence, and whether it is hedged."""
+
+    polarity: str
+    hedged: bool
+    cue: str | None  # the cue word, None when the polarity is a default
+
+
+def cue_polarity(tok: Token) -> str | None:
+    """The polarity a token states as a cue, before negation (None if it is no cue)."""
+    lemma = tok.lemma_.lower()
+    if tok.lower_ in {"more", "most"} and tok.head.pos_ == "ADJ":
+        return INCREASES
+    if tok.lower_ in {"less", "least", "fewer"} and tok.head.pos_ in {"ADJ", "NOUN"}:
+        return DECREASES
+    if tok.pos_ not in {"VERB", "ADJ", "NOUN", "AUX", "ADV"}:
+        return None
+    return _LEXICON.get(lemma) or _LEXICON.get(tok.lower_)
+
+
+def is_negated(tok: Token) -> bool:
+    """Negation scope: a `neg` child, or a negator among the three words before the cue or
+    among the cue's head's children (\"not required\", \"does not depend\", \"barely hurts\")."""
+    if any(c.dep_ == "neg" for c in tok.children):
+        return True
+    if tok.dep_ in {"xcomp", "ccomp", "acomp", "attr", "oprd"} and any(
+        c.dep_ == "neg" for c in tok.head.children
+    ):
+        return True
+    window = tok.doc[max(tok.sent.start, tok.i - 3) : tok.i]
+    return any(t.lower_ in _NEGATORS for t in window)
+
+
+def tree_distance(a: Token, b: Token) -> int:
+    """Number of dependency arcs between two tokens of the same sentence."""
+    up_a = [a, *a.ancestors]
+    up_b = [b, *b.ancestors]
+    index_b = {t.i: n for n, t in enumerate(up_b)}
+    for n, tok in enumerate(up_a):
+        if tok.i in index_b:
+            return n + index_b[tok.i]
+    return len(up_a) + len(up_b)
+
+
+def is_hedged(sent: Span) -> bool:
+    """Hedging cues in the sentence (modal verbs, "suggest", "preliminary", ...)."""
+    return any(t.lower_ in _HEDGES for t in sent)
+
+
+def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarity:
+    """Polarity of `subject`'s effect stated in `sent` (default `increases`, no cue).
+
+    `reverse` swaps increases and decreases: the subject is named by its opposite ("random
+    labels" for label correctness) or the object by its positive side ("truthfulness").
+    """
+    cues = [
+        (tree_distance(subject.root, t), abs(t.i - subject.root.i), t, pol)
+        for t in sent
+        if not (subject.start <= t.i < subject.end)
+        for pol in (cue_polarity(t),)
+        if pol is not None
+    ]
+    hedged = is_hedged(sent)
+    if not cues:
+        return Polarity(DECREASES if reverse else INCREASES, hedged, None)
+    _, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
+    if is_negated(tok):
+        pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
+    elif reverse and pol in (INCREASES, DECREASES):
+        pol = DECREASES if pol == INCREASES else INCREASES
+    return Polarity(pol, hedged, tok.text)
+
+
+def refutes(sent: Span, subject: Span) -> bool:
+    """Whether `sent` argues against the mechanism named by `subject`: the mechanism is
+    negated ("non-Bayesian"), contrasted ("rather than gradient descent"), its verb negated,
+    or the sentence reports a discrepancy or a gap."""
+    if subject.text.lower().startswith("non"):
+        return True
+    before = sent.doc[max(sent.start, subject.start - 3) : subject.start]
+    if any(t.lower_ in _CONTRASTS for t in before):
+        return True
+    if any(t.lower_ in _REFUTERS or t.lemma_.lower() in _REFUTERS for t in sent):
+        return True
+    return any(c.dep_ == "neg" for t in subject.root.ancestors for c in t.children)
+
+
+def explain_polarity(sent: Span, subject: Span) -> Polarity:
+    """`supports` unless the sentence refutes the mechanism (see `refutes`)."""
+    return Polarity(REFUTES if refutes(sent, subject) else SUPPORTS, is_hedged(sent), None)

@@ -1,0 +1,163 @@
+"""Grammar-level behaviour on sentences written for these tests: abbreviations, negation and
+hedging, polarity, subject/object pairing, generic aliases in context, offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg.extract import Extractor
+from kg.extract.abbreviations import long_form_start
+from kg.extract.matching import variants
+from kg.extract.text import cap, normalize
+from kg.records import Claim, Extraction
+from kg.vocabulary import load_vocabulary
+
+ICL = "ability:in-context-learning"
+
+
+def _claims(ex: Extraction) -> dict[tuple[str, str], Claim]:
+    return {(c.subject, c.object): c for c in ex.claims}
+
+
+def test_abbreviation_defined_in_text_links_to_its_long_form(tmp_path: Path) -> None:
+    vocab = tmp_path / "v.toml"
+    vocab.write_text(
+        '[[concept]]\nid = "ability:in-context-learning"\nlabel = "ICL"\n'
+        'aliases = ["in-context learning"]\n'
+        '[[concept]]\nid = "factor:model-scale"\nlabel = "Scale"\naliases = ["model size"]\n',
+        encoding="utf-8",
+    )
+    ex = Extractor(vocabulary=load_vocabulary(vocab))
+    out = ex.extract(
+        "abbr",
+        "What drives ICL?",
+        "Large language models can do in-context learning (ICL). We find that ICL improves "
+        "with model size, and that ICL is the key to these gains. ICL works.",
+    )
+    assert out.concepts[0] == ICL  # named once in full, then by its abbreviation
+    assert ("factor:model-scale", ICL) in _claims(out)
+
+
+def test_abbreviation_defined_for_something_else_is_not_the_concept(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "pac",
+        "A cheaper way to answer",
+        "We introduce Partial Answer Compression (PAC). We show that PAC reduces cost. "
+        "PAC is simple and PAC is fast.",
+    )
+    assert "mechanism:information-theory" not in out.concepts
+
+
+def test_schwartz_hearst_long_form() -> None:
+    assert long_form_start("models can do in-context learning", "ICL") == 14
+    assert long_form_start("we use a verifier", "ICL") is None
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject", "polarity"),
+    [
+        ("We find that randomly replacing labels barely hurts in-context learning.",
+         "factor:label-correctness", "no-effect"),
+        ("We show that ground-truth labels are not required for in-context learning.",
+         "factor:label-correctness", "no-effect"),
+        ("We show that in-context learning does not depend on the order of demonstrations.",
+         "factor:demonstration-order", "no-effect"),
+        ("We find that scaling up the model size substantially improves in-context learning.",
+         "factor:model-scale", "increases"),
+        ("We find that irrelevant context dramatically degrades in-context learning.",
+         "factor:irrelevant-context", "decreases"),
+        ("We find that in-context learning is highly sensitive to the demonstration order.",
+         "factor:demonstration-order", "matters"),
+        ("We show that instruction tuning reduces hallucinations.",
+         "factor:post-training", "decreases"),
+        ("We show that instruction tuning makes models less truthful.",
+         "factor:post-training", "increases"),
+    ],
+)  # fmt: skip
+def test_polarity_from_predicate_negation_and_risk_side(
+    extractor: Extractor, abstract: str, subject: str, polarity: str
+) -> None:
+    out = extractor.extract("p", "A study of language models", abstract)
+    found = {c.subject: c for c in out.claims}
+    assert subject in found, out
+    assert found[subject].polarity == polarity
+
+
+def test_hedged_and_refuted_mechanism(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "h",
+        "In-context learning in transformers",
+        "We study in-context learning in transformers. Our results suggest that in-context "
+        "learning may rely on induction heads. We find that in-context learning is not "
+        "implemented by implicit gradient descent.",
+    )
+    claims = _claims(out)
+    heads = claims[("mechanism:induction-heads", ICL)]
+    assert heads.relation == "explains" and heads.polarity == "supports" and heads.hedged
+    gd = claims[("mechanism:implicit-gradient-descent", ICL)]
+    assert gd.polarity == "refutes" and not gd.hedged
+
+
+def test_ability_subject_and_default_object(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "pair",
+        "Chain-of-thought prompting for arithmetic reasoning",
+        "We find that chain-of-thought prompting improves arithmetic reasoning. "
+        "We also show that the gains from chain-of-thought prompting grow with model size.",
+    )
+    claims = _claims(out)
+    assert claims[("ability:chain-of-thought", "ability:reasoning")].polarity == "increases"
+    assert ("factor:model-scale", "ability:chain-of-thought") in claims
+
+
+def test_generic_alias_counts_only_in_context(extractor: Extractor) -> None:
+    abstract = "We find that this improves in-context learning."
+    plain = extractor.extract("g1", "On the scale of the problem space", abstract)
+    assert "factor:model-scale" not in plain.concepts
+    modelled = extractor.extract("g2", "On the scale of language models", abstract)
+    assert "factor:model-scale" in modelled.concepts
+
+
+def test_passing_mentions_are_not_concepts(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "m",
+        "Induction heads and in-context learning",
+        "Recent work has studied chain-of-thought prompting. We find that induction heads "
+        "drive in-context learning, and that in-context learning emerges with induction heads.",
+    )
+    assert "ability:chain-of-thought" not in out.concepts
+    assert "mechanism:induction-heads" in out.concepts
+
+
+def test_evidence_offsets_slice_title_plus_abstract(extractor: Extractor) -> None:
+    title, abstract = "Scale  matters", "  We find that larger models improve in-context learning. "
+    out = extractor.extract("o", title, abstract)
+    text = f"{title}\n{abstract}"
+    assert out.claims
+    for claim in out.claims:
+        assert text[claim.char_start : claim.char_end] == claim.sentence
+
+
+def test_normalize_keeps_length_and_cap_cuts_at_a_space() -> None:
+    raw = r"A \cite{x} &amp; <b>b</b> $\alpha$ {c}"
+    assert len(normalize(raw)) == len(raw)
+    assert "&" in normalize(raw) and "\\" not in normalize(raw)
+    assert cap("aaa bbb ccc", 9) == "aaa bbb"
+    assert cap("short", 9) == "short"
+
+
+def test_alias_variants_cover_hyphenation_and_number() -> None:
+    assert {"pretraining data", "pre training data"} <= variants("pre-training data")
+    assert "induction heads" in variants("induction head")
+    assert "instruction fine-tuning" in variants("instruction finetuning")
+
+
+def test_version_changes_with_the_vocabulary(tmp_path: Path, extractor: Extractor) -> None:
+    vocab = tmp_path / "v.toml"
+    vocab.write_text('[[concept]]\nid = "ability:x"\nlabel = "X"\naliases = ["x"]\n', "utf-8")
+    other = Extractor(vocabulary=load_vocabulary(vocab))
+    assert other.version != extractor.version
+    assert extractor.version.startswith("kg-extract/")
+    assert "en_core_web_sm" in extractor.version
