@@ -477,10 +477,7 @@ def query_factors(
     concept: str, since: str | None, min_papers: int, graph_path: Path | None, as_json: bool
 ) -> None:
     """Concepts papers claim affect CONCEPT (an ability or a risk; id, label or alias)."""
-    kg = _load(graph_path)
-    rows = kg.factors(concept, since=since, min_papers=min_papers)
-    columns = ["concept", "counts", "n_papers", "first_year", "last_year", "consensus"]
-    _print_rows(rows, columns, f"factors of {kg.resolve(concept)}", as_json)
+    _print_aggregates("factors", concept, since, min_papers, graph_path, as_json)
 
 
 @query.command("mechanisms")
@@ -493,10 +490,22 @@ def query_mechanisms(
     concept: str, since: str | None, min_papers: int, graph_path: Path | None, as_json: bool
 ) -> None:
     """Mechanisms papers claim explain CONCEPT."""
+    _print_aggregates("mechanisms", concept, since, min_papers, graph_path, as_json)
+
+
+def _print_aggregates(
+    question: str,
+    concept: str,
+    since: str | None,
+    min_papers: int,
+    graph_path: Path | None,
+    as_json: bool,
+) -> None:
+    """`kg query factors` / `mechanisms`: the KnowledgeGraph question of that name."""
     kg = _load(graph_path)
-    rows = kg.mechanisms(concept, since=since, min_papers=min_papers)
+    rows = getattr(kg, question)(concept, since=since, min_papers=min_papers)
     columns = ["concept", "counts", "n_papers", "first_year", "last_year", "consensus"]
-    _print_rows(rows, columns, f"mechanisms of {kg.resolve(concept)}", as_json)
+    _print_rows(rows, columns, f"{question} of {kg.resolve(concept)}", as_json)
 
 
 @query.command("evidence")
