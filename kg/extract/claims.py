@@ -2,8 +2,10 @@
 
 In every sentence that can state a result (title, findings, other result sentences; not
 background, questions, methods or resources) and has an effect cue, each studied factor or
-mechanism named there is paired with the ability or risk the sentence names nearest to it in
-the parse, or, when it names none, with the paper's main ability. Two abilities pair through
+mechanism named there is paired with the ability or risk its effect cue governs (the nearest to
+the cue in the parse, then to the subject), or, when it names none, with the paper's main
+ability; a factor of another ability's prompts (the length of a chain of thought) speaks of
+that ability (`PaperContext.reads_as`). Two abilities pair through
 the parse: the grammatical subject of the cue's clause affects the other ("CoT improves
 reasoning"). A studied mechanism, or a well-evidenced factor, that no sentence pairs explicitly
 claims the main ability from its best-placed sentence. One claim per (subject, relation,
@@ -33,6 +35,7 @@ from kg.extract.polarity import (
     cue_polarity,
     explain_polarity,
     is_hedged,
+    nearest_cue,
     refutes,
     tree_distance,
 )
@@ -59,6 +62,22 @@ class PaperContext:
     yielding: frozenset[str] = frozenset()
     # Factors that vary in kind: a stated difference reads as `matters`.
     categorical: frozenset[str] = frozenset()
+    # Factor -> the ability whose prompts or outputs it describes (see `reads_as`).
+    property_of: Mapping[str, str] = field(default_factory=dict)
+    # Concept -> the narrower concepts that subsume it (vocabulary `subsumed_by`).
+    subsumed_by: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def reads_as(self, subject: str, obj: str) -> str:
+        """The object a claim of `subject` on ability `obj` is about: a factor of another
+        ability's prompts (the length of a chain of thought) speaks of that ability, when the
+        paper studies it or it subsumes `obj` ("longer chains improve reasoning" is a finding
+        on chain-of-thought). Risks stay as they are."""
+        home = self.property_of.get(subject)
+        if home is None or home == obj or kind(obj) != "ability":
+            return obj
+        if home in self.studied or home in self.subsumed_by.get(obj, frozenset()):
+            return home
+        return obj
 
 
 @dataclass(frozen=True)
@@ -90,12 +109,23 @@ def _targets(sent: Sentence, studied: frozenset[str]) -> list[Mention]:
 
 
 def _nearest(sent: Sentence, subject: Mention, targets: list[Mention], main: str | None) -> Mention:
-    """The target closest to the subject in the parse (the main ability wins a tie)."""
-    root = _span(sent, subject).root
-    return min(
-        targets,
-        key=lambda t: (tree_distance(root, _span(sent, t).root), t.concept != main, t.start),
-    )
+    """The target the subject's effect cue governs: the closest to that cue in the parse ("X
+    improves Y": Y is the object of "improves"), then the closest to the subject; the main
+    ability wins a tie."""
+    span = _span(sent, subject)
+    cue = nearest_cue(sent.span, span)
+    anchor = cue if cue is not None else span.root
+
+    def key(target: Mention) -> tuple[int, int, bool, int]:
+        root = _span(sent, target).root
+        return (
+            tree_distance(anchor, root),
+            tree_distance(span.root, root),
+            target.concept != main,
+            target.start,
+        )
+
+    return min(targets, key=key)
 
 
 def _clause_verb(tok: Token) -> Token:
@@ -221,9 +251,11 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
         ]
         if objects:
             target = _nearest(sent, subj, objects, ctx.main)
-            found.append(_claim(sent, subj, target.concept, target, ctx.categorical))
+            obj = ctx.reads_as(subj.concept, target.concept)
+            found.append(_claim(sent, subj, obj, target, ctx.categorical))
         elif ctx.main is not None:
-            found.append(_claim(sent, subj, ctx.main, None, ctx.categorical))
+            obj = ctx.reads_as(subj.concept, ctx.main)
+            found.append(_claim(sent, subj, obj, None, ctx.categorical))
     found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
     return found
 
@@ -262,7 +294,7 @@ def _default_claims(
             )
         elif kind(concept) == "factor" and ctx.scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
             mention = next(m for m in sent.mentions if m.concept == concept)
-            claim = _claim(sent, mention, main, None, ctx.categorical)
+            claim = _claim(sent, mention, ctx.reads_as(concept, main), None, ctx.categorical)
             found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
     return found
 

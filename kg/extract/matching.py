@@ -92,6 +92,7 @@ class ConceptMatcher:
         self._generic_keys: set[str] = set()
         self.subsumed_by = {c.id: frozenset(c.subsumed_by) for c in vocabulary if c.subsumed_by}
         self.categorical = frozenset(c.id for c in vocabulary if c.categorical)
+        self.property_of = {c.id: c.property_of for c in vocabulary if c.property_of}
         strings = nlp.vocab.strings
         groups: list[tuple[str, tuple[str, ...]]] = []
         for concept in vocabulary:

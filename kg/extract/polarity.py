@@ -119,23 +119,28 @@ def is_hedged(sent: Span) -> bool:
     return any(t.lower_ in _HEDGES for t in sent)
 
 
+def nearest_cue(sent: Span, subject: Span) -> Token | None:
+    """The effect cue of `sent` closest to `subject` in the dependency tree (then in words),
+    outside the subject's own words; None if the sentence has no cue."""
+    cues = [t for t in sent if not (subject.start <= t.i < subject.end) and cue_polarity(t)]
+    if not cues:
+        return None
+    root = subject.root
+    return min(cues, key=lambda t: (tree_distance(root, t), abs(t.i - root.i)))
+
+
 def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarity:
     """Polarity of `subject`'s effect stated in `sent` (default `increases`, no cue).
 
     `reverse` swaps increases and decreases: the subject is named by its opposite ("random
     labels" for label correctness) or the object by its positive side ("truthfulness").
     """
-    cues = [
-        (tree_distance(subject.root, t), abs(t.i - subject.root.i), t, pol)
-        for t in sent
-        if not (subject.start <= t.i < subject.end)
-        for pol in (cue_polarity(t),)
-        if pol is not None
-    ]
     hedged = is_hedged(sent)
-    if not cues:
+    tok = nearest_cue(sent, subject)
+    if tok is None:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
-    _, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
+    pol = cue_polarity(tok)
+    assert pol is not None
     if is_negated(tok):
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
