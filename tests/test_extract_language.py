@@ -161,3 +161,54 @@ def test_version_changes_with_the_vocabulary(tmp_path: Path, extractor: Extracto
     assert other.version != extractor.version
     assert extractor.version.startswith("kg-extract/")
     assert "en_core_web_sm" in extractor.version
+
+
+def test_gradient_descent_is_the_mechanism_only_as_what_icl_does(extractor: Extractor) -> None:
+    gd = "mechanism:implicit-gradient-descent"
+    trained = extractor.extract(
+        "gd1",
+        "Learning causal structure with gradient descent",
+        "We prove that gradient descent on a two-layer transformer learns the causal graph. "
+        "We find that gradient descent finds the structure quickly.",
+    )
+    assert gd not in trained.concepts
+    implemented = extractor.extract(
+        "gd2",
+        "Transformers implement gradient descent in context",
+        "We show that in-context learning implements gradient descent on a regression loss. "
+        "We find that transformers perform gradient descent in their forward pass.",
+    )
+    assert gd in implemented.concepts
+
+
+def test_hyphenated_context_word_counts_as_one_word(extractor: Extractor) -> None:
+    # spaCy splits "few-shot" into three tokens; as a context word it is still one word
+    doc = extractor.nlp("We vary the format of few-shot inputs.")
+    assert "factor:demonstration-format" in {m.concept for m in extractor.matcher(doc)}
+    far = extractor.nlp("We vary the format of one two three four five few-shot inputs.")
+    assert "factor:demonstration-format" not in {m.concept for m in extractor.matcher(far)}
+
+
+def test_a_named_variant_acting_keeps_its_direction(extractor: Extractor) -> None:
+    acting = extractor.extract(
+        "v1", "Looped transformers", "We show that looped transformers improve in-context learning."
+    )
+    assert _claims(acting)[("factor:architecture", ICL)].polarity == "increases"
+    compared = extractor.extract(
+        "v2",
+        "Architectures for in-context learning",
+        "We show that transformers outperform recurrent neural networks at in-context learning.",
+    )
+    assert _claims(compared)[("factor:architecture", ICL)].polarity == "matters"
+
+
+def test_a_factor_of_cot_prompts_claims_chain_of_thought(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "len",
+        "Longer chains of thought for multi-step reasoning",
+        "We show that chains with more reasoning steps improve multi-step reasoning. "
+        "We find that the reasoning length of chain-of-thought prompts matters most.",
+    )
+    claims = _claims(out)
+    assert ("factor:reasoning-length", "ability:chain-of-thought") in claims
+    assert ("factor:reasoning-length", "ability:reasoning") not in claims

@@ -209,7 +209,15 @@ def _claim(
     else:
         obj_span = _span(sent, obj_mention) if obj_mention is not None else None
         pol = affect_polarity(sent.span, span, _reversed(span, subject.concept, obj_span))
-        if subject.concept in categorical and pol.polarity in (INCREASES, DECREASES):
+        # A factor that varies in kind reads as `matters`, unless one named variant acts
+        # ("looped transformers improve ICL"): two variants compared ("transformers outperform
+        # recurrent models") or a variant that performance varies with still read as `matters`.
+        named_once = sum(m.concept == subject.concept for m in sent.mentions) == 1
+        if (
+            subject.concept in categorical
+            and pol.polarity in (INCREASES, DECREASES)
+            and not (pol.agent and named_once)
+        ):
             pol = replace(pol, polarity=MATTERS)
     confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
     if pol.cue is None and relation == "affects":

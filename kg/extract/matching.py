@@ -3,7 +3,8 @@
 Aliases match case-insensitively, with spelling variants generated once (hyphen or space or
 nothing between parts: "pre-training", "pre training", "pretraining"; singular or plural of the
 last word). Acronyms ("ICL", "CoT") match case-sensitively. Contextual aliases ("scale") count
-only near one of their context words (within CONTEXT_WINDOW words, same sentence). Overlapping
+only near one of their context words (within CONTEXT_WINDOW words, same sentence; a hyphenated
+word such as "in-context" is one word). Overlapping
 matches: the longest wins; a span that matches several concepts evidences all of them.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from kg.vocabulary import Vocabulary
 
@@ -138,13 +139,35 @@ class ConceptMatcher:
 
     @staticmethod
     def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:
-        """A context word within CONTEXT_WINDOW words of the alias, in the same sentence."""
+        """A context word within CONTEXT_WINDOW words of the alias, in the same sentence.
+        Hyphenated words count as one ("in-context", "pre-training"), as spaCy splits them."""
         sent = doc[start].sent
-        before = [t for t in doc[sent.start : start] if not t.is_space][-CONTEXT_WINDOW:]
-        after = [t for t in doc[end : sent.end] if not t.is_space][:CONTEXT_WINDOW]
-        return any(
-            t.lower_.strip("-") in words or t.lemma_.lower() in words for t in (*before, *after)
-        )
+        before = _words(doc[sent.start : start])[-CONTEXT_WINDOW:]
+        after = _words(doc[end : sent.end])[:CONTEXT_WINDOW]
+        return any(w in words for forms in (*before, *after) for w in forms)
+
+
+def _words(tokens: Iterable[Token]) -> list[tuple[str, ...]]:
+    """The words of a token sequence, each as its forms (lower case, lemma, without hyphens):
+    tokens joined by hyphens without spaces ("in", "-", "context") make one word."""
+    words: list[list[Token]] = []
+    glued = False
+    for tok in tokens:
+        if tok.is_space:
+            glued = False
+            continue
+        if glued and words:
+            words[-1].append(tok)
+        else:
+            words.append([tok])
+        following = tok.doc[tok.i + 1].text if tok.i + 1 < len(tok.doc) else ""
+        glued = not tok.whitespace_ and "-" in (tok.text, following)
+    out: list[tuple[str, ...]] = []
+    for parts in words:
+        text = "".join(t.lower_ for t in parts)
+        lemma = "".join(t.lemma_.lower() for t in parts)
+        out.append((text, text.strip("-"), lemma))
+    return out
 
 
 def _longest(raw: Iterable[tuple[int, int, str, bool]]) -> Iterator[Mention]:

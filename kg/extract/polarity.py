@@ -76,6 +76,9 @@ class Polarity:
     polarity: str
     hedged: bool
     cue: str | None  # the cue word, None when the polarity is a default
+    # The cue is a verb whose grammatical subject holds the subject: the subject acts
+    # ("looped transformers improve ...") rather than being what performance varies with.
+    agent: bool = False
 
 
 def cue_polarity(tok: Token) -> str | None:
@@ -145,7 +148,16 @@ def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarit
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text)
+    return Polarity(pol, hedged, tok.text, _acts(tok, subject))
+
+
+def _acts(cue: Token, subject: Span) -> bool:
+    """`cue` is a verb and `subject` lies in its (active or clausal) grammatical subject."""
+    return cue.pos_ == "VERB" and any(
+        child.dep_ in ("nsubj", "csubj")
+        and child.left_edge.i <= subject.root.i <= child.right_edge.i
+        for child in cue.children
+    )
 
 
 def refutes(sent: Span, subject: Span) -> bool:
