@@ -212,3 +212,20 @@ def test_a_factor_of_cot_prompts_claims_chain_of_thought(extractor: Extractor) -
     claims = _claims(out)
     assert ("factor:reasoning-length", "ability:chain-of-thought") in claims
     assert ("factor:reasoning-length", "ability:reasoning") not in claims
+
+
+def test_an_ability_in_an_enumeration_is_a_passing_mention(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "list",
+        "Self-refinement of language models",
+        "We find that self-refinement improves outputs on dialogue, summarization, code "
+        "generation and arithmetic reasoning. We show that self-refinement helps most on "
+        "dialogue.",
+    )
+    assert "ability:reasoning" not in out.concepts
+    alone = extractor.extract(
+        "alone",
+        "Self-refinement of language models",
+        "We find that self-refinement improves arithmetic reasoning.",
+    )
+    assert "ability:reasoning" in alone.concepts

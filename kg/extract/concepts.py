@@ -3,7 +3,8 @@
 Evidence of study is weighted by where a concept is named: the title counts most, then finding
 sentences, then other result sentences; method, question, motivation and related-work sentences
 count half, resource sentences nothing. A mention through a contextual alias counts less than a
-specific one; each sentence counts once per concept. Abilities need less evidence than factors
+specific one, an ability or risk named as one item of an enumeration nothing; each sentence counts
+once per concept. Abilities need less evidence than factors
 and mechanisms (a paper names its ability in passing, its factors only when it varies them).
 The weights were set on the dev set and checked on its even and odd halves.
 """
@@ -25,6 +26,10 @@ ROLE_WEIGHT: dict[Role, float] = {
     Role.RESOURCE: 0.0,
 }
 GENERIC_WEIGHT = 0.75
+# An ability or risk named as one item of an enumeration ("tasks ranging from translation,
+# summarization to reasoning") is named in passing; a listed factor may be the finding ("the
+# label space, the input distribution and the format drive performance").
+LISTED_WEIGHT = {"ability": 0.0, "risk": 0.0, "factor": 1.0, "mechanism": 1.0}
 THRESHOLD = 1.0
 KIND_OFFSET = {"ability": -0.5, "factor": 0.0, "mechanism": 0.0, "risk": -0.5}
 
@@ -42,12 +47,18 @@ def study_scores(paper: PaperView) -> dict[str, float]:
     outside: set[str] = set()
     for sent in paper.sentences:
         specific: dict[str, bool] = {}
+        listed: dict[str, bool] = {}
         for m in sent.mentions:
             if m.subsumed:
                 continue
             specific[m.concept] = specific.get(m.concept, False) or not m.generic
+            listed[m.concept] = listed.get(m.concept, True) and m.listed
         for concept, is_specific in specific.items():
             weight = ROLE_WEIGHT[sent.role] * (1.0 if is_specific else GENERIC_WEIGHT)
+            if listed[concept]:
+                weight *= LISTED_WEIGHT[kind(concept)]
+            if weight == 0.0:
+                continue
             scores[concept] += weight
             if sent.role not in (Role.BACKGROUND, Role.RESOURCE):
                 outside.add(concept)

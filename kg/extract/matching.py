@@ -24,13 +24,15 @@ from kg.vocabulary import Vocabulary
 @dataclass(frozen=True)
 class Mention:
     """A concept named by tokens doc[start:end]; `generic` if by a contextual alias;
-    `subsumed` if a narrower concept named in the same sentence takes it over."""
+    `subsumed` if a narrower concept named in the same sentence takes it over; `listed` if
+    one item of an enumeration of three or more ("translation, summarization and reasoning")."""
 
     concept: str
     start: int
     end: int
     generic: bool = False
     subsumed: bool = False
+    listed: bool = False
 
 
 CONTEXT_WINDOW = 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spacy.tokens import Doc, Span
 
@@ -54,6 +54,26 @@ def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
     return kept
 
 
+LIST_SIZE = 3
+
+
+def _listed(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+    """Mentions marked `listed` when they are one item of a coordination of LIST_SIZE or more
+    conjuncts: an enumeration of tasks, methods or risks names each only in passing."""
+    out = []
+    for m in mentions:
+        top = doc[m.start : m.end].root
+        while top.dep_ == "conj" and top.head.i != top.i:
+            top = top.head
+        size, stack = 1, [top]
+        while stack:
+            conjuncts = [c for c in stack.pop().children if c.dep_ == "conj"]
+            size += len(conjuncts)
+            stack.extend(conjuncts)
+        out.append(replace(m, listed=True) if size >= LIST_SIZE else m)
+    return out
+
+
 def _trimmed(span: Span) -> Span | None:
     """`span` without leading and trailing whitespace tokens (None if nothing is left)."""
     words = [t.i for t in span if not t.is_space]
@@ -69,6 +89,8 @@ def read_paper(
         (title, abstract),
         (_asserted(title, matcher(title)), _asserted(abstract, matcher(abstract))),
     )
+    title_mentions = _listed(title, title_mentions)
+    abstract_mentions = _listed(abstract, abstract_mentions)
     sentences: list[Sentence] = []
     whole = _trimmed(title[:])
     if whole is not None:
