@@ -229,3 +229,11 @@ def test_an_ability_in_an_enumeration_is_a_passing_mention(extractor: Extractor)
         "We find that self-refinement improves arithmetic reasoning.",
     )
     assert "ability:reasoning" in alone.concepts
+
+
+def test_variants_hyphenate_a_modifier_and_context_words_match_in_either_number(
+    extractor: Extractor,
+) -> None:
+    assert "in-context-learning" in variants("in-context learning")
+    doc = extractor.nlp("We vary the choice of prompt and training examples.")
+    assert "factor:demonstration-selection" in {m.concept for m in extractor.matcher(doc)}

@@ -61,7 +61,8 @@ def _number_variants(word: str) -> set[str]:
 
 
 def variants(alias: str) -> set[str]:
-    """Spelling variants of an alias: hyphenation and the number of its last word."""
+    """Spelling variants of an alias: hyphenation (also all words hyphenated, as a modifier)
+    and the number of its last word."""
     forms = {alias}
     for joined, split in (("finetun", "fine-tun"), ("pretrain", "pre-train")):
         if joined in alias.lower():
@@ -70,6 +71,8 @@ def variants(alias: str) -> set[str]:
         forms |= {alias.replace("-", " "), alias.replace("-", "")}
     if " " in alias and re.search(r"\b(pre|multi|non|meta|self|re) ", alias):
         forms.add(re.sub(r"\b(pre|multi|non|meta|self|re) ", r"\1-", alias))
+    if 1 <= alias.count(" ") <= 2:
+        forms.add(alias.replace(" ", "-"))  # used as a modifier: "in-context-learning tasks"
     out: set[str] = set()
     for form in forms:
         head, _, last = form.rpartition(" ")
@@ -104,7 +107,9 @@ class ConceptMatcher:
                 key = f"{concept.id}|{n}"
                 groups.append((key, group.aliases))
                 self._generic_keys.add(key)
-                self._context[key] = frozenset(group.context)
+                self._context[key] = frozenset(
+                    form for word in group.context for form in _number_variants(word)
+                )
         for key, aliases in groups:
             exact = [a for a in aliases if is_acronym(a)]
             loose = sorted({v for a in aliases if not is_acronym(a) for v in variants(a)})
