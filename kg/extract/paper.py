@@ -36,8 +36,8 @@ class PaperView:
 
 
 _NEGATING = {"without", "no", "w/o", "non", "nor"}
-_BASELINE = {"than", "versus", "vs", "vs.", "unlike", "compared", "comparably", "baseline",
-             "baselines"}  # fmt: skip
+# "A versus B" compares two things the paper studies; neither is a baseline.
+_BASELINE = {"than", "unlike", "compared", "comparably", "baseline", "baselines"}
 
 
 def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
