@@ -237,3 +237,15 @@ def test_variants_hyphenate_a_modifier_and_context_words_match_in_either_number(
     assert "in-context-learning" in variants("in-context learning")
     doc = extractor.nlp("We vary the choice of prompt and training examples.")
     assert "factor:demonstration-selection" in {m.concept for m in extractor.matcher(doc)}
+
+
+def test_a_survey_studies_what_it_covers_and_states_no_claims(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "survey",
+        "Emergent abilities of language models: a survey",
+        "Emergent abilities such as in-context learning have drawn attention. We review the "
+        "role of model scale and of the pre-training loss. We find that scaling up the model "
+        "size improves in-context learning.",
+    )
+    assert {"factor:model-scale", "factor:pretraining-loss"} <= set(out.concepts)
+    assert out.claims == ()

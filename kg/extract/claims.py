@@ -322,7 +322,9 @@ def _agreed(claims: list[FoundClaim]) -> FoundClaim:
 def find_claims(paper: PaperView, ctx: PaperContext) -> list[FoundClaim]:
     """One claim per (subject, relation, object), its polarity agreed over the sentences that
     state it; then the default claims on the main ability; a mechanism is refuted if any
-    result sentence argues against it."""
+    result sentence argues against it. A survey states none."""
+    if paper.survey:
+        return []  # a survey reports others' findings, not its own
     stated: dict[tuple[str, Relation, str], list[FoundClaim]] = {}
     for sent in paper.sentences:
         for claim in sentence_claims(sent, ctx):

@@ -4,8 +4,8 @@ Aliases match case-insensitively, with spelling variants generated once (hyphen 
 nothing between parts: "pre-training", "pre training", "pretraining"; singular or plural of the
 last word). Acronyms ("ICL", "CoT") match case-sensitively. Contextual aliases ("scale") count
 only near one of their context words (within CONTEXT_WINDOW words, same sentence; a hyphenated
-word such as "in-context" is one word). Overlapping
-matches: the longest wins; a span that matches several concepts evidences all of them.
+word such as "in-context" is one word). Overlapping matches: the longest wins; a span that
+matches several concepts evidences all of them.
 """
 
 from __future__ import annotations

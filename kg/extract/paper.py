@@ -8,7 +8,7 @@ from spacy.tokens import Doc, Span
 
 from kg.extract.abbreviations import link_abbreviations
 from kg.extract.matching import ConceptMatcher, Mention
-from kg.extract.roles import Role, sentence_role
+from kg.extract.roles import Role, is_survey, sentence_role
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,10 @@ class Sentence:
 
 @dataclass(frozen=True)
 class PaperView:
-    """The sentences of a paper, title first."""
+    """The sentences of a paper, title first; `survey` if it presents itself as one."""
 
     sentences: tuple[Sentence, ...]
+    survey: bool = False
 
 
 _NEGATING = {"without", "no", "w/o", "non", "nor"}
@@ -124,4 +125,5 @@ def read_paper(
                 position,
             )
         )
-    return PaperView(tuple(sentences))
+    survey = is_survey(title.text, [s.span.text for s in sentences])
+    return PaperView(tuple(sentences), survey)

@@ -2,7 +2,8 @@
 
 A finding ("we find that", "results suggest") states a result; a question or a method sentence
 says what the paper studies; background (motivation, related work, "has been shown") and
-resource sentences ("code is available at") say neither. Titles are their own role.
+resource sentences ("code is available at") say neither. Titles are their own role. A survey
+(`is_survey`) states no findings of its own; what it says it covers is what it studies.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ _BACKGROUND = _any(
 _QUESTION = _any(
     r"\?",
     r"\bwe (?:\w+ )?(?:ask|investigate|study|explore|examine|analy[sz]e|probe|evaluate|test|"
-    r"measure|consider|focus|seek|aim|revisit|compare|characteri[sz]e|quantify|question|"
-    r"systematically|take a|conduct|perform|run|benchmark|track|dissect|re-?examine)\b",
+    r"measure|consider|focus|seek|aim|revisit|compare|characteri[sz]e|quantify|question|review|"
+    r"survey|systematically|take a|conduct|perform|run|benchmark|track|dissect|re-?examine)\b",
     r"\b(?:this|our) (?:paper|work|study|survey|review|analysis) (?:\w+ )?(?:studies|investigates|"
     r"explores|examines|aims|asks|focuses|analy[sz]es|presents|provides|discusses|reviews|seeks)\b",
     r"\bwhether\b|\bthe question\b|\bto (?:understand|investigate|study|explore)\b",
@@ -94,6 +95,20 @@ _RESOURCE = _any(
     r"(?:available|released)",
     r"\bwe (?:publicly |also )?(?:release|open-?source)\b|\bavailable at\b",
 )
+
+
+_SURVEY_TITLE = re.compile(r"\b(?:survey|review)\b", re.IGNORECASE)
+_SURVEY = re.compile(
+    r"\b(?:this|our) (?:survey|review)\b|"
+    r"\b(?:we|paper|work) (?:present|presents|provide|provides|offer|offers|conduct|conducts) "
+    r"an? (?:\w+ ){0,3}(?:survey|review)\b",
+    re.IGNORECASE,
+)
+
+
+def is_survey(title: str, sentences: list[str]) -> bool:
+    """The paper presents itself as a survey or review ("A Survey of ...", "this survey")."""
+    return bool(_SURVEY_TITLE.search(title)) or any(_SURVEY.search(s) for s in sentences)
 
 
 def sentence_role(sent: Span, first: bool = False) -> Role:
