@@ -97,6 +97,11 @@ def _span(sent: Sentence, mention: Mention) -> Span:
     return sent.span.doc[mention.start : mention.end]
 
 
+def _named(sent: Sentence) -> frozenset[int]:
+    """Tokens of the sentence that name a concept: part of a name, not a cue."""
+    return frozenset(i for m in sent.mentions for i in range(m.start, m.end))
+
+
 def _targets(sent: Sentence, studied: frozenset[str]) -> list[Mention]:
     """Abilities and risks a sentence names specifically (not through a contextual alias)."""
     return [
@@ -113,7 +118,7 @@ def _nearest(sent: Sentence, subject: Mention, targets: list[Mention], main: str
     improves Y": Y is the object of "improves"), then the closest to the subject; the main
     ability wins a tie."""
     span = _span(sent, subject)
-    cue = nearest_cue(sent.span, span)
+    cue = nearest_cue(sent.span, span, _named(sent))
     anchor = cue if cue is not None else span.root
 
     def key(target: Mention) -> tuple[int, int, bool, int]:
@@ -208,7 +213,8 @@ def _claim(
         pol = explain_polarity(sent.span, span)
     else:
         obj_span = _span(sent, obj_mention) if obj_mention is not None else None
-        pol = affect_polarity(sent.span, span, _reversed(span, subject.concept, obj_span))
+        reverse = _reversed(span, subject.concept, obj_span)
+        pol = affect_polarity(sent.span, span, reverse, _named(sent))
         # A factor that varies in kind reads as `matters`, unless one named variant acts
         # ("looped transformers improve ICL"): two variants compared ("transformers outperform
         # recurrent models") or a variant that performance varies with still read as `matters`.

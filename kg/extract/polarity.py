@@ -122,24 +122,31 @@ def is_hedged(sent: Span) -> bool:
     return any(t.lower_ in _HEDGES for t in sent)
 
 
-def nearest_cue(sent: Span, subject: Span) -> Token | None:
+def nearest_cue(sent: Span, subject: Span, names: frozenset[int] = frozenset()) -> Token | None:
     """The effect cue of `sent` closest to `subject` in the dependency tree (then in words),
-    outside the subject's own words; None if the sentence has no cue."""
-    cues = [t for t in sent if not (subject.start <= t.i < subject.end) and cue_polarity(t)]
+    outside the subject's own words and the tokens `names` (words that name concepts, such as
+    "irrelevant" in "irrelevant context"); None if the sentence has no cue."""
+    cues = [
+        t
+        for t in sent
+        if not (subject.start <= t.i < subject.end) and t.i not in names and cue_polarity(t)
+    ]
     if not cues:
         return None
     root = subject.root
     return min(cues, key=lambda t: (tree_distance(root, t), abs(t.i - root.i)))
 
 
-def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarity:
+def affect_polarity(
+    sent: Span, subject: Span, reverse: bool = False, names: frozenset[int] = frozenset()
+) -> Polarity:
     """Polarity of `subject`'s effect stated in `sent` (default `increases`, no cue).
 
     `reverse` swaps increases and decreases: the subject is named by its opposite ("random
     labels" for label correctness) or the object by its positive side ("truthfulness").
     """
     hedged = is_hedged(sent)
-    tok = nearest_cue(sent, subject)
+    tok = nearest_cue(sent, subject, names)
     if tok is None:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
     pol = cue_polarity(tok)

@@ -41,7 +41,10 @@ _FINDING = _any(
     r"study|studies|ablations?|theory|experimentation|work|paper|evaluation)"
     r" (?:\w+ ){0,2}(?:show|shows|suggest|suggests|indicate|indicates|demonstrate|demonstrates|"
     r"reveal|reveals|confirm|confirms|support|supports|highlight|highlights|uncover|uncovers|"
-    r"establish|establishes|imply|implies|provide|provides|point)\b",
+    r"establish|establishes|imply|implies|provide|provides|point|exhibit|exhibits|explain|"
+    r"explains|predict|predicts|account for|accounts for)\b",
+    r"\b(?:has|have|had) (?:a |an )?(?:\w+ )?(?:minimal|little|no|negligible|significant|"
+    r"substantial|large|strong|marginal|limited|small|dramatic) (?:effects?|impacts?|influence)\b",
     r"\bthis (?:suggests|indicates|shows|implies|means|explains|reveals)\b",
     r"\b(?:surprisingly|interestingly|remarkably|notably|importantly|crucially|counter-?intuitively)\b",
     r"\b(?:we|our \w+) (?:\w+ ){0,3}(?:outperform|outperforms|improves?|achieves?|yields?|surpass"
