@@ -249,3 +249,16 @@ def test_a_survey_studies_what_it_covers_and_states_no_claims(extractor: Extract
     )
     assert {"factor:model-scale", "factor:pretraining-loss"} <= set(out.concepts)
     assert out.claims == ()
+
+
+def test_a_conjoined_ability_is_a_co_subject_not_the_object(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "co",
+        "Instruction tuning and in-context learning",
+        "We show that in-context learning and instruction tuning both enhance robustness. "
+        "We find that instruction tuning improves in-context learning.",
+    )
+    claims = _claims(out)
+    sentences = {c.sentence for c in out.claims}
+    assert ("factor:post-training", ICL) in claims
+    assert not any(s.startswith("We show that in-context") for s in sentences)

@@ -182,6 +182,19 @@ def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention
     return pairs
 
 
+def _coordination(tok: Token) -> int:
+    """The index of the first conjunct of the coordination `tok` is in (its own if none)."""
+    while tok.dep_ == "conj" and tok.head.i != tok.i:
+        tok = tok.head
+    return tok.i
+
+
+def _conjoined(sent: Sentence, a: Mention, b: Mention) -> bool:
+    """Two mentions are conjuncts of one coordination ("A and B improve X")."""
+    root_a, root_b = _span(sent, a).root, _span(sent, b).root
+    return root_a.i != root_b.i and _coordination(root_a) == _coordination(root_b)
+
+
 def _is_baseline(span: Span) -> bool:
     """The mention is what something is compared against ("outperforms fine-tuning")."""
     heads = [span.root.head, span.root.head.head]
@@ -263,6 +276,9 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
         ]
+        if objects and all(_conjoined(sent, subj, t) for t in objects):
+            continue  # "ICL and instruction tuning enhance X": co-subjects, X not a concept
+        objects = [t for t in objects if not _conjoined(sent, subj, t)]
         if objects:
             target = _nearest(sent, subj, objects, ctx.main)
             obj = ctx.reads_as(subj.concept, target.concept)
