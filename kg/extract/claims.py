@@ -49,6 +49,7 @@ _DEFAULT_CONFIDENCE = 0.4
 # evidence of study (more than one finding mention).
 DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
+_OUTPERFORM = {"outperform", "surpass", "beat", "exceed", "outpace"}
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,11 @@ def _conjoined(sent: Sentence, a: Mention, b: Mention) -> bool:
 def _is_baseline(span: Span) -> bool:
     """The mention is what something is compared against ("outperforms fine-tuning")."""
     heads = [span.root.head, span.root.head.head]
-    return span.root.head.lemma_ in ("baseline", "counterpart") or any(
-        h.lower_ in _BASELINE_MARKERS for h in heads
+    beaten = span.root.dep_ == "dobj" and span.root.head.lemma_ in _OUTPERFORM
+    return (
+        beaten
+        or span.root.head.lemma_ in ("baseline", "counterpart")
+        or any(h.lower_ in _BASELINE_MARKERS for h in heads)
     )
 
 
