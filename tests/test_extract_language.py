@@ -223,6 +223,13 @@ def test_an_ability_in_an_enumeration_is_a_passing_mention(extractor: Extractor)
         "dialogue.",
     )
     assert "ability:reasoning" not in out.concepts
+    ranged = extractor.extract(
+        "range",
+        "Self-refinement of language models",
+        "We evaluate self-refinement on tasks ranging from dialogue to arithmetic reasoning. "
+        "We find that self-refinement improves outputs.",
+    )
+    assert "ability:reasoning" not in ranged.concepts
     alone = extractor.extract(
         "alone",
         "Self-refinement of language models",

@@ -25,7 +25,8 @@ from kg.vocabulary import Vocabulary
 class Mention:
     """A concept named by tokens doc[start:end]; `generic` if by a contextual alias;
     `subsumed` if a narrower concept named in the same sentence takes it over; `listed` if
-    one item of an enumeration of three or more ("translation, summarization and reasoning")."""
+    one item of an enumeration ("translation, summarization and reasoning", "ranging from
+    dialogue to reasoning")."""
 
     concept: str
     start: int

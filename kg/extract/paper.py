@@ -60,10 +60,12 @@ LIST_SIZE = 3
 
 def _listed(doc: Doc, mentions: list[Mention]) -> list[Mention]:
     """Mentions marked `listed` when they are one item of a coordination of LIST_SIZE or more
-    conjuncts: an enumeration of tasks, methods or risks names each only in passing."""
+    conjuncts, or of a range ("tasks ranging from dialogue to arithmetic reasoning"): an
+    enumeration of tasks, methods or risks names each only in passing."""
     out = []
     for m in mentions:
-        top = doc[m.start : m.end].root
+        root = doc[m.start : m.end].root
+        top = root
         while top.dep_ == "conj" and top.head.i != top.i:
             top = top.head
         size, stack = 1, [top]
@@ -71,7 +73,8 @@ def _listed(doc: Doc, mentions: list[Mention]) -> list[Mention]:
             conjuncts = [c for c in stack.pop().children if c.dep_ == "conj"]
             size += len(conjuncts)
             stack.extend(conjuncts)
-        out.append(replace(m, listed=True) if size >= LIST_SIZE else m)
+        ranged = any(a.lemma_ == "range" and a.pos_ == "VERB" for a in root.ancestors)
+        out.append(replace(m, listed=True) if size >= LIST_SIZE or ranged else m)
     return out
 
 
