@@ -10,6 +10,7 @@ import pytest
 from kg.extract import Extractor
 from kg.extract.abbreviations import long_form_start
 from kg.extract.matching import variants
+from kg.extract.roles import is_survey
 from kg.extract.text import cap, normalize
 from kg.records import Claim, Extraction
 from kg.vocabulary import load_vocabulary
@@ -269,3 +270,11 @@ def test_a_conjoined_ability_is_a_co_subject_not_the_object(extractor: Extractor
     sentences = {c.sentence for c in out.claims}
     assert ("factor:post-training", ICL) in claims
     assert not any(s.startswith("We show that in-context") for s in sentences)
+
+
+def test_what_counts_as_a_survey() -> None:
+    assert is_survey("Reasoning with language model prompting: a survey", [])
+    assert is_survey("A comprehensive survey on emergent abilities", [])
+    assert is_survey("Emergent abilities", ["In this paper, we present a thorough survey of X."])
+    assert not is_survey("Code review with large language models", [])
+    assert not is_survey("Language models as peer reviewers", ["We review prior work."])

@@ -3,13 +3,13 @@
 In every sentence that can state a result (title, findings, other result sentences; not
 background, questions, methods or resources) and has an effect cue, each studied factor or
 mechanism named there is paired with the ability or risk its effect cue governs (the nearest to
-the cue in the parse, then to the subject), or, when it names none, with the paper's main
-ability; a factor of another ability's prompts (the length of a chain of thought) speaks of
-that ability (`PaperContext.reads_as`). Two abilities pair through
-the parse: the grammatical subject of the cue's clause affects the other ("CoT improves
-reasoning"). A studied mechanism, or a well-evidenced factor, that no sentence pairs explicitly
-claims the main ability from its best-placed sentence. One claim per (subject, relation,
-object), the most confident evidence kept.
+the cue in the parse, then to the subject; not one conjoined with the subject, "A and B improve
+X"), or, when it names none, with the paper's main ability; a factor of another ability's
+prompts (the length of a chain of thought) speaks of that ability (`PaperContext.reads_as`).
+Two abilities pair through the parse: the grammatical subject of the cue's clause affects the
+other ("CoT improves reasoning"). A studied mechanism, or a well-evidenced factor, that no
+sentence pairs explicitly claims the main ability from its best-placed sentence. One claim per
+(subject, relation, object), the most confident evidence kept. A survey states no claims.
 """
 
 from __future__ import annotations

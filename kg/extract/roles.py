@@ -100,7 +100,11 @@ _RESOURCE = _any(
 )
 
 
-_SURVEY_TITLE = re.compile(r"\b(?:survey|review)\b", re.IGNORECASE)
+_SURVEY_TITLE = re.compile(
+    r"^(?:survey|review)\b|\b(?:survey|review) (?:of|on)\b|\ban? (?:\w+ ){0,2}(?:survey|review)\b|"
+    r"(?:survey|review)\W*$",
+    re.IGNORECASE,
+)
 _SURVEY = re.compile(
     r"\b(?:this|our) (?:survey|review)\b|"
     r"\b(?:we|paper|work) (?:present|presents|provide|provides|offer|offers|conduct|conducts) "
