@@ -10,7 +10,7 @@ import pytest
 from kg.extract import Extractor
 from kg.extract.abbreviations import long_form_start
 from kg.extract.matching import variants
-from kg.extract.roles import is_survey
+from kg.extract.roles import is_survey, is_topic_title
 from kg.extract.text import cap, normalize
 from kg.records import Claim, Extraction
 from kg.vocabulary import load_vocabulary
@@ -278,3 +278,16 @@ def test_what_counts_as_a_survey() -> None:
     assert is_survey("Emergent abilities", ["In this paper, we present a thorough survey of X."])
     assert not is_survey("Code review with large language models", [])
     assert not is_survey("Language models as peer reviewers", ["We review prior work."])
+
+
+def test_a_topic_title_states_no_claim(extractor: Extractor) -> None:
+    assert is_topic_title("Exploring the relationship between ICL and instruction tuning")
+    assert is_topic_title("Which attention heads matter for in-context learning?")
+    assert not is_topic_title("Larger language models do in-context learning differently")
+    out = extractor.extract(
+        "topic",
+        "Exploring the relationship between in-context learning and instruction tuning",
+        "We compare in-context learning and instruction tuning on hidden states. "
+        "We find that instruction tuning shapes in-context learning.",
+    )
+    assert all(not c.sentence.startswith("Exploring") for c in out.claims)

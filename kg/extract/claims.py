@@ -9,7 +9,8 @@ prompts (the length of a chain of thought) speaks of that ability (`PaperContext
 Two abilities pair through the parse: the grammatical subject of the cue's clause affects the
 other ("CoT improves reasoning"). A studied mechanism, or a well-evidenced factor, that no
 sentence pairs explicitly claims the main ability from its best-placed sentence. One claim per
-(subject, relation, object), the most confident evidence kept. A survey states no claims.
+(subject, relation, object), the most confident evidence kept. A survey states no claims, nor
+does a title that names a topic or asks a question.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from kg.extract.polarity import (
     refutes,
     tree_distance,
 )
-from kg.extract.roles import Role
+from kg.extract.roles import Role, is_topic_title
 from kg.records import Relation
 
 _CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
@@ -253,6 +254,8 @@ def _claim(
 def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
     """Claims one sentence states about the paper's studied concepts."""
     if sent.role not in _CLAIM_ROLES or sent.span.text.rstrip().endswith("?"):
+        return []
+    if sent.role is Role.TITLE and is_topic_title(sent.span.text):
         return []
     if not any(cue_polarity(t) is not None for t in sent.span):
         return []

@@ -113,6 +113,20 @@ _SURVEY = re.compile(
 )
 
 
+_TOPIC_TITLE = re.compile(
+    r"^(?:towards?|exploring|explore|understanding|on|investigating|analy[sz]ing|quantifying|"
+    r"measuring|probing|rethinking|revisiting|what|how|why|when|which|do|does|is|are|can|"
+    r"an? (?:\w+ )?(?:study|analysis|investigation|exploration|survey|review))\b",
+    re.IGNORECASE,
+)
+
+
+def is_topic_title(title: str) -> bool:
+    """The title names a topic or asks a question ("Exploring the relationship between ...",
+    "Which heads matter?") rather than stating a result."""
+    return "?" in title or bool(_TOPIC_TITLE.search(title.strip()))
+
+
 def is_survey(title: str, sentences: list[str]) -> bool:
     """The paper presents itself as a survey or review ("A Survey of ...", "this survey")."""
     return bool(_SURVEY_TITLE.search(title)) or any(_SURVEY.search(s) for s in sentences)
