@@ -209,6 +209,9 @@ class Concept:
     # A factor that varies in kind, not amount (order, format, architecture): a stated
     # difference reads as `matters`, there being no "more of" it to increase anything.
     categorical: bool = False
+    # The ability whose prompts or outputs this factor is a property of (the length of a chain
+    # of thought): its claims on another ability are read as claims on this one.
+    property_of: str | None = None
 
     @property
     def kind(self) -> Kind:

@@ -18,7 +18,7 @@ from kg.records import KINDS, Concept, ContextualAliases
 DEFAULT_PATH = Path(__file__).with_name("vocabulary.toml")
 _CONCEPT_KEYS = {
     "id", "label", "aliases", "unverified_aliases", "contextual", "subsumed_by", "categorical",
-    "note", "sources",
+    "property_of", "note", "sources",
 }  # fmt: skip
 
 
@@ -119,6 +119,11 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
         categorical = entry.get("categorical", False)
         if not isinstance(categorical, bool):
             raise ConfigError(f"{where}: 'categorical' must be true or false")
+        property_of = entry.get("property_of")
+        if property_of is not None and not (
+            isinstance(property_of, str) and property_of.startswith("ability:")
+        ):
+            raise ConfigError(f"{where}: 'property_of' must be the id of an ability")
         concepts.append(
             Concept(
                 cid,
@@ -128,6 +133,7 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
                 contextual=contextual,
                 subsumed_by=tuple(lists["subsumed_by"]),
                 categorical=categorical,
+                property_of=property_of,
             )
         )
     for concept in concepts:
@@ -136,5 +142,10 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
             raise ConfigError(
                 f"{file}: concept {concept.id}: 'subsumed_by' names unknown concept "
                 f"{sorted(unknown_ids)[0]!r}"
+            )
+        if concept.property_of is not None and concept.property_of not in seen:
+            raise ConfigError(
+                f"{file}: concept {concept.id}: 'property_of' names unknown concept "
+                f"{concept.property_of!r}"
             )
     return Vocabulary(tuple(concepts), file)

@@ -10,6 +10,7 @@ import pytest
 from kg.extract import Extractor
 from kg.extract.abbreviations import long_form_start
 from kg.extract.matching import variants
+from kg.extract.roles import is_survey, is_topic_title
 from kg.extract.text import cap, normalize
 from kg.records import Claim, Extraction
 from kg.vocabulary import load_vocabulary
@@ -161,3 +162,132 @@ def test_version_changes_with_the_vocabulary(tmp_path: Path, extractor: Extracto
     assert other.version != extractor.version
     assert extractor.version.startswith("kg-extract/")
     assert "en_core_web_sm" in extractor.version
+
+
+def test_gradient_descent_is_the_mechanism_only_as_what_icl_does(extractor: Extractor) -> None:
+    gd = "mechanism:implicit-gradient-descent"
+    trained = extractor.extract(
+        "gd1",
+        "Learning causal structure with gradient descent",
+        "We prove that gradient descent on a two-layer transformer learns the causal graph. "
+        "We find that gradient descent finds the structure quickly.",
+    )
+    assert gd not in trained.concepts
+    implemented = extractor.extract(
+        "gd2",
+        "Transformers implement gradient descent in context",
+        "We show that in-context learning implements gradient descent on a regression loss. "
+        "We find that transformers perform gradient descent in their forward pass.",
+    )
+    assert gd in implemented.concepts
+
+
+def test_hyphenated_context_word_counts_as_one_word(extractor: Extractor) -> None:
+    # spaCy splits "few-shot" into three tokens; as a context word it is still one word
+    doc = extractor.nlp("We vary the format of few-shot inputs.")
+    assert "factor:demonstration-format" in {m.concept for m in extractor.matcher(doc)}
+    far = extractor.nlp("We vary the format of one two three four five few-shot inputs.")
+    assert "factor:demonstration-format" not in {m.concept for m in extractor.matcher(far)}
+
+
+def test_a_named_variant_acting_keeps_its_direction(extractor: Extractor) -> None:
+    acting = extractor.extract(
+        "v1", "Looped transformers", "We show that looped transformers improve in-context learning."
+    )
+    assert _claims(acting)[("factor:architecture", ICL)].polarity == "increases"
+    compared = extractor.extract(
+        "v2",
+        "Architectures for in-context learning",
+        "We show that transformers outperform recurrent neural networks at in-context learning.",
+    )
+    assert _claims(compared)[("factor:architecture", ICL)].polarity == "matters"
+
+
+def test_a_factor_of_cot_prompts_claims_chain_of_thought(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "len",
+        "Longer chains of thought for multi-step reasoning",
+        "We show that chains with more reasoning steps improve multi-step reasoning. "
+        "We find that the reasoning length of chain-of-thought prompts matters most.",
+    )
+    claims = _claims(out)
+    assert ("factor:reasoning-length", "ability:chain-of-thought") in claims
+    assert ("factor:reasoning-length", "ability:reasoning") not in claims
+
+
+def test_an_ability_in_an_enumeration_is_a_passing_mention(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "list",
+        "Self-refinement of language models",
+        "We find that self-refinement improves outputs on dialogue, summarization, code "
+        "generation and arithmetic reasoning. We show that self-refinement helps most on "
+        "dialogue.",
+    )
+    assert "ability:reasoning" not in out.concepts
+    ranged = extractor.extract(
+        "range",
+        "Self-refinement of language models",
+        "We evaluate self-refinement on tasks ranging from dialogue to arithmetic reasoning. "
+        "We find that self-refinement improves outputs.",
+    )
+    assert "ability:reasoning" not in ranged.concepts
+    alone = extractor.extract(
+        "alone",
+        "Self-refinement of language models",
+        "We find that self-refinement improves arithmetic reasoning.",
+    )
+    assert "ability:reasoning" in alone.concepts
+
+
+def test_variants_hyphenate_a_modifier_and_context_words_match_in_either_number(
+    extractor: Extractor,
+) -> None:
+    assert "in-context-learning" in variants("in-context learning")
+    doc = extractor.nlp("We vary the choice of prompt and training examples.")
+    assert "factor:demonstration-selection" in {m.concept for m in extractor.matcher(doc)}
+
+
+def test_a_survey_studies_what_it_covers_and_states_no_claims(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "survey",
+        "Emergent abilities of language models: a survey",
+        "Emergent abilities such as in-context learning have drawn attention. We review the "
+        "role of model scale and of the pre-training loss. We find that scaling up the model "
+        "size improves in-context learning.",
+    )
+    assert {"factor:model-scale", "factor:pretraining-loss"} <= set(out.concepts)
+    assert out.claims == ()
+
+
+def test_a_conjoined_ability_is_a_co_subject_not_the_object(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "co",
+        "Instruction tuning and in-context learning",
+        "We show that in-context learning and instruction tuning both enhance robustness. "
+        "We find that instruction tuning improves in-context learning.",
+    )
+    claims = _claims(out)
+    sentences = {c.sentence for c in out.claims}
+    assert ("factor:post-training", ICL) in claims
+    assert not any(s.startswith("We show that in-context") for s in sentences)
+
+
+def test_what_counts_as_a_survey() -> None:
+    assert is_survey("Reasoning with language model prompting: a survey", [])
+    assert is_survey("A comprehensive survey on emergent abilities", [])
+    assert is_survey("Emergent abilities", ["In this paper, we present a thorough survey of X."])
+    assert not is_survey("Code review with large language models", [])
+    assert not is_survey("Language models as peer reviewers", ["We review prior work."])
+
+
+def test_a_topic_title_states_no_claim(extractor: Extractor) -> None:
+    assert is_topic_title("Exploring the relationship between ICL and instruction tuning")
+    assert is_topic_title("Which attention heads matter for in-context learning?")
+    assert not is_topic_title("Larger language models do in-context learning differently")
+    out = extractor.extract(
+        "topic",
+        "Exploring the relationship between in-context learning and instruction tuning",
+        "We compare in-context learning and instruction tuning on hidden states. "
+        "We find that instruction tuning shapes in-context learning.",
+    )
+    assert all(not c.sentence.startswith("Exploring") for c in out.claims)

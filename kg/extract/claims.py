@@ -2,12 +2,15 @@
 
 In every sentence that can state a result (title, findings, other result sentences; not
 background, questions, methods or resources) and has an effect cue, each studied factor or
-mechanism named there is paired with the ability or risk the sentence names nearest to it in
-the parse, or, when it names none, with the paper's main ability. Two abilities pair through
-the parse: the grammatical subject of the cue's clause affects the other ("CoT improves
-reasoning"). A studied mechanism, or a well-evidenced factor, that no sentence pairs explicitly
-claims the main ability from its best-placed sentence. One claim per (subject, relation,
-object), the most confident evidence kept.
+mechanism named there is paired with the ability or risk its effect cue governs (the nearest to
+the cue in the parse, then to the subject; not one conjoined with the subject, "A and B improve
+X"), or, when it names none, with the paper's main ability; a factor of another ability's
+prompts (the length of a chain of thought) speaks of that ability (`PaperContext.reads_as`).
+Two abilities pair through the parse: the grammatical subject of the cue's clause affects the
+other ("CoT improves reasoning"). A studied mechanism, or a well-evidenced factor, that no
+sentence pairs explicitly claims the main ability from its best-placed sentence. One claim per
+(subject, relation, object), the most confident evidence kept. A survey states no claims, nor
+does a title that names a topic or asks a question.
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from kg.extract.polarity import (
     cue_polarity,
     explain_polarity,
     is_hedged,
+    nearest_cue,
     refutes,
     tree_distance,
 )
-from kg.extract.roles import Role
+from kg.extract.roles import Role, is_topic_title
 from kg.records import Relation
 
 _CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
@@ -46,6 +50,7 @@ _DEFAULT_CONFIDENCE = 0.4
 # evidence of study (more than one finding mention).
 DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
+_OUTPERFORM = {"outperform", "surpass", "beat", "exceed", "outpace"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,22 @@ class PaperContext:
     yielding: frozenset[str] = frozenset()
     # Factors that vary in kind: a stated difference reads as `matters`.
     categorical: frozenset[str] = frozenset()
+    # Factor -> the ability whose prompts or outputs it describes (see `reads_as`).
+    property_of: Mapping[str, str] = field(default_factory=dict)
+    # Concept -> the narrower concepts that subsume it (vocabulary `subsumed_by`).
+    subsumed_by: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def reads_as(self, subject: str, obj: str) -> str:
+        """The object a claim of `subject` on ability `obj` is about: a factor of another
+        ability's prompts (the length of a chain of thought) speaks of that ability, when the
+        paper studies it or it subsumes `obj` ("longer chains improve reasoning" is a finding
+        on chain-of-thought). Risks stay as they are."""
+        home = self.property_of.get(subject)
+        if home is None or home == obj or kind(obj) != "ability":
+            return obj
+        if home in self.studied or home in self.subsumed_by.get(obj, frozenset()):
+            return home
+        return obj
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,11 @@ def _span(sent: Sentence, mention: Mention) -> Span:
     return sent.span.doc[mention.start : mention.end]
 
 
+def _named(sent: Sentence) -> frozenset[int]:
+    """Tokens of the sentence that name a concept: part of a name, not a cue."""
+    return frozenset(i for m in sent.mentions for i in range(m.start, m.end))
+
+
 def _targets(sent: Sentence, studied: frozenset[str]) -> list[Mention]:
     """Abilities and risks a sentence names specifically (not through a contextual alias)."""
     return [
@@ -90,12 +116,23 @@ def _targets(sent: Sentence, studied: frozenset[str]) -> list[Mention]:
 
 
 def _nearest(sent: Sentence, subject: Mention, targets: list[Mention], main: str | None) -> Mention:
-    """The target closest to the subject in the parse (the main ability wins a tie)."""
-    root = _span(sent, subject).root
-    return min(
-        targets,
-        key=lambda t: (tree_distance(root, _span(sent, t).root), t.concept != main, t.start),
-    )
+    """The target the subject's effect cue governs: the closest to that cue in the parse ("X
+    improves Y": Y is the object of "improves"), then the closest to the subject; the main
+    ability wins a tie."""
+    span = _span(sent, subject)
+    cue = nearest_cue(sent.span, span, _named(sent))
+    anchor = cue if cue is not None else span.root
+
+    def key(target: Mention) -> tuple[int, int, bool, int]:
+        root = _span(sent, target).root
+        return (
+            tree_distance(anchor, root),
+            tree_distance(span.root, root),
+            target.concept != main,
+            target.start,
+        )
+
+    return min(targets, key=key)
 
 
 def _clause_verb(tok: Token) -> Token:
@@ -147,11 +184,27 @@ def _ability_pairs(sent: Sentence, targets: list[Mention]) -> list[tuple[Mention
     return pairs
 
 
+def _coordination(tok: Token) -> int:
+    """The index of the first conjunct of the coordination `tok` is in (its own if none)."""
+    while tok.dep_ == "conj" and tok.head.i != tok.i:
+        tok = tok.head
+    return tok.i
+
+
+def _conjoined(sent: Sentence, a: Mention, b: Mention) -> bool:
+    """Two mentions are conjuncts of one coordination ("A and B improve X")."""
+    root_a, root_b = _span(sent, a).root, _span(sent, b).root
+    return root_a.i != root_b.i and _coordination(root_a) == _coordination(root_b)
+
+
 def _is_baseline(span: Span) -> bool:
     """The mention is what something is compared against ("outperforms fine-tuning")."""
     heads = [span.root.head, span.root.head.head]
-    return span.root.head.lemma_ in ("baseline", "counterpart") or any(
-        h.lower_ in _BASELINE_MARKERS for h in heads
+    beaten = span.root.dep_ == "dobj" and span.root.head.lemma_ in _OUTPERFORM
+    return (
+        beaten
+        or span.root.head.lemma_ in ("baseline", "counterpart")
+        or any(h.lower_ in _BASELINE_MARKERS for h in heads)
     )
 
 
@@ -178,8 +231,17 @@ def _claim(
         pol = explain_polarity(sent.span, span)
     else:
         obj_span = _span(sent, obj_mention) if obj_mention is not None else None
-        pol = affect_polarity(sent.span, span, _reversed(span, subject.concept, obj_span))
-        if subject.concept in categorical and pol.polarity in (INCREASES, DECREASES):
+        reverse = _reversed(span, subject.concept, obj_span)
+        pol = affect_polarity(sent.span, span, reverse, _named(sent))
+        # A factor that varies in kind reads as `matters`, unless one named variant acts
+        # ("looped transformers improve ICL"): two variants compared ("transformers outperform
+        # recurrent models") or a variant that performance varies with still read as `matters`.
+        named_once = sum(m.concept == subject.concept for m in sent.mentions) == 1
+        if (
+            subject.concept in categorical
+            and pol.polarity in (INCREASES, DECREASES)
+            and not (pol.agent and named_once)
+        ):
             pol = replace(pol, polarity=MATTERS)
     confidence = _ROLE_CONFIDENCE.get(sent.role, 0.5) - (0.1 if pol.hedged else 0.0)
     if pol.cue is None and relation == "affects":
@@ -192,6 +254,8 @@ def _claim(
 def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
     """Claims one sentence states about the paper's studied concepts."""
     if sent.role not in _CLAIM_ROLES or sent.span.text.rstrip().endswith("?"):
+        return []
+    if sent.role is Role.TITLE and is_topic_title(sent.span.text):
         return []
     if not any(cue_polarity(t) is not None for t in sent.span):
         return []
@@ -219,11 +283,16 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
         ]
+        if objects and all(_conjoined(sent, subj, t) for t in objects):
+            continue  # "ICL and instruction tuning enhance X": co-subjects, X not a concept
+        objects = [t for t in objects if not _conjoined(sent, subj, t)]
         if objects:
             target = _nearest(sent, subj, objects, ctx.main)
-            found.append(_claim(sent, subj, target.concept, target, ctx.categorical))
+            obj = ctx.reads_as(subj.concept, target.concept)
+            found.append(_claim(sent, subj, obj, target, ctx.categorical))
         elif ctx.main is not None:
-            found.append(_claim(sent, subj, ctx.main, None, ctx.categorical))
+            obj = ctx.reads_as(subj.concept, ctx.main)
+            found.append(_claim(sent, subj, obj, None, ctx.categorical))
     found.extend(_claim(sent, s, o.concept, o) for s, o in pairs)
     return found
 
@@ -262,7 +331,7 @@ def _default_claims(
             )
         elif kind(concept) == "factor" and ctx.scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
             mention = next(m for m in sent.mentions if m.concept == concept)
-            claim = _claim(sent, mention, main, None, ctx.categorical)
+            claim = _claim(sent, mention, ctx.reads_as(concept, main), None, ctx.categorical)
             found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
     return found
 
@@ -282,7 +351,9 @@ def _agreed(claims: list[FoundClaim]) -> FoundClaim:
 def find_claims(paper: PaperView, ctx: PaperContext) -> list[FoundClaim]:
     """One claim per (subject, relation, object), its polarity agreed over the sentences that
     state it; then the default claims on the main ability; a mechanism is refuted if any
-    result sentence argues against it."""
+    result sentence argues against it. A survey states none."""
+    if paper.survey:
+        return []  # a survey reports others' findings, not its own
     stated: dict[tuple[str, Relation, str], list[FoundClaim]] = {}
     for sent in paper.sentences:
         for claim in sentence_claims(sent, ctx):

@@ -2,10 +2,12 @@
 
 Evidence of study is weighted by where a concept is named: the title counts most, then finding
 sentences, then other result sentences; method, question, motivation and related-work sentences
-count half, resource sentences nothing. A mention through a contextual alias counts less than a
-specific one; each sentence counts once per concept. Abilities need less evidence than factors
-and mechanisms (a paper names its ability in passing, its factors only when it varies them).
-The weights were set on the dev set and checked on its even and odd halves.
+count half (a survey's count fully: they say what it covers), resource sentences nothing. A
+mention through a contextual alias counts less than a specific one, an ability or risk named as
+one item of an enumeration nothing; each sentence counts once per concept. Abilities need less
+evidence than factors and mechanisms (a paper names its ability in passing, its factors only
+when it varies them). The weights were set on the dev set and checked on its even and odd
+halves.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ ROLE_WEIGHT: dict[Role, float] = {
     Role.BACKGROUND: 0.5,
     Role.RESOURCE: 0.0,
 }
+# A survey's questions, methods and motivation say what it covers, which is what it studies.
+SURVEY_ROLE_WEIGHT = {**ROLE_WEIGHT, Role.QUESTION: 1.0, Role.METHOD: 1.0, Role.BACKGROUND: 1.0}
 GENERIC_WEIGHT = 0.75
+# An ability or risk named as one item of an enumeration ("tasks ranging from translation,
+# summarization to reasoning") is named in passing; a listed factor may be the finding ("the
+# label space, the input distribution and the format drive performance").
+LISTED_WEIGHT = {"ability": 0.0, "risk": 0.0, "factor": 1.0, "mechanism": 1.0}
 THRESHOLD = 1.0
 KIND_OFFSET = {"ability": -0.5, "factor": 0.0, "mechanism": 0.0, "risk": -0.5}
 
@@ -40,16 +48,25 @@ def study_scores(paper: PaperView) -> dict[str, float]:
     first sentence often introduces the ability the paper is about)."""
     scores: dict[str, float] = defaultdict(float)
     outside: set[str] = set()
+    role_weight = SURVEY_ROLE_WEIGHT if paper.survey else ROLE_WEIGHT
     for sent in paper.sentences:
         specific: dict[str, bool] = {}
+        listed: dict[str, bool] = {}
         for m in sent.mentions:
             if m.subsumed:
                 continue
             specific[m.concept] = specific.get(m.concept, False) or not m.generic
+            listed[m.concept] = listed.get(m.concept, True) and m.listed
         for concept, is_specific in specific.items():
-            weight = ROLE_WEIGHT[sent.role] * (1.0 if is_specific else GENERIC_WEIGHT)
+            weight = role_weight[sent.role] * (1.0 if is_specific else GENERIC_WEIGHT)
+            if listed[concept]:
+                weight *= LISTED_WEIGHT[kind(concept)]
+            if weight == 0.0:
+                continue
             scores[concept] += weight
-            if sent.role not in (Role.BACKGROUND, Role.RESOURCE):
+            if sent.role is not Role.RESOURCE and (
+                paper.survey or sent.role is not Role.BACKGROUND
+            ):
                 outside.add(concept)
     if any(kind(c) == "ability" for c in outside):
         return {c: s for c, s in scores.items() if c in outside or kind(c) != "ability"}

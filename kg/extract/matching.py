@@ -3,8 +3,9 @@
 Aliases match case-insensitively, with spelling variants generated once (hyphen or space or
 nothing between parts: "pre-training", "pre training", "pretraining"; singular or plural of the
 last word). Acronyms ("ICL", "CoT") match case-sensitively. Contextual aliases ("scale") count
-only near one of their context words (within CONTEXT_WINDOW words, same sentence). Overlapping
-matches: the longest wins; a span that matches several concepts evidences all of them.
+only near one of their context words (within CONTEXT_WINDOW words, same sentence; a hyphenated
+word such as "in-context" is one word). Overlapping matches: the longest wins; a span that
+matches several concepts evidences all of them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from kg.vocabulary import Vocabulary
 
@@ -23,13 +24,16 @@ from kg.vocabulary import Vocabulary
 @dataclass(frozen=True)
 class Mention:
     """A concept named by tokens doc[start:end]; `generic` if by a contextual alias;
-    `subsumed` if a narrower concept named in the same sentence takes it over."""
+    `subsumed` if a narrower concept named in the same sentence takes it over; `listed` if
+    one item of an enumeration ("translation, summarization and reasoning", "ranging from
+    dialogue to reasoning")."""
 
     concept: str
     start: int
     end: int
     generic: bool = False
     subsumed: bool = False
+    listed: bool = False
 
 
 CONTEXT_WINDOW = 5
@@ -58,7 +62,8 @@ def _number_variants(word: str) -> set[str]:
 
 
 def variants(alias: str) -> set[str]:
-    """Spelling variants of an alias: hyphenation and the number of its last word."""
+    """Spelling variants of an alias: hyphenation (also all words hyphenated, as a modifier)
+    and the number of its last word."""
     forms = {alias}
     for joined, split in (("finetun", "fine-tun"), ("pretrain", "pre-train")):
         if joined in alias.lower():
@@ -67,6 +72,8 @@ def variants(alias: str) -> set[str]:
         forms |= {alias.replace("-", " "), alias.replace("-", "")}
     if " " in alias and re.search(r"\b(pre|multi|non|meta|self|re) ", alias):
         forms.add(re.sub(r"\b(pre|multi|non|meta|self|re) ", r"\1-", alias))
+    if 1 <= alias.count(" ") <= 2:
+        forms.add(alias.replace(" ", "-"))  # used as a modifier: "in-context-learning tasks"
     out: set[str] = set()
     for form in forms:
         head, _, last = form.rpartition(" ")
@@ -92,6 +99,7 @@ class ConceptMatcher:
         self._generic_keys: set[str] = set()
         self.subsumed_by = {c.id: frozenset(c.subsumed_by) for c in vocabulary if c.subsumed_by}
         self.categorical = frozenset(c.id for c in vocabulary if c.categorical)
+        self.property_of = {c.id: c.property_of for c in vocabulary if c.property_of}
         strings = nlp.vocab.strings
         groups: list[tuple[str, tuple[str, ...]]] = []
         for concept in vocabulary:
@@ -100,7 +108,9 @@ class ConceptMatcher:
                 key = f"{concept.id}|{n}"
                 groups.append((key, group.aliases))
                 self._generic_keys.add(key)
-                self._context[key] = frozenset(group.context)
+                self._context[key] = frozenset(
+                    form for word in group.context for form in _number_variants(word)
+                )
         for key, aliases in groups:
             exact = [a for a in aliases if is_acronym(a)]
             loose = sorted({v for a in aliases if not is_acronym(a) for v in variants(a)})
@@ -137,13 +147,35 @@ class ConceptMatcher:
 
     @staticmethod
     def _in_context(doc: Doc, start: int, end: int, words: frozenset[str]) -> bool:
-        """A context word within CONTEXT_WINDOW words of the alias, in the same sentence."""
+        """A context word within CONTEXT_WINDOW words of the alias, in the same sentence.
+        Hyphenated words count as one ("in-context", "pre-training"), as spaCy splits them."""
         sent = doc[start].sent
-        before = [t for t in doc[sent.start : start] if not t.is_space][-CONTEXT_WINDOW:]
-        after = [t for t in doc[end : sent.end] if not t.is_space][:CONTEXT_WINDOW]
-        return any(
-            t.lower_.strip("-") in words or t.lemma_.lower() in words for t in (*before, *after)
-        )
+        before = _words(doc[sent.start : start])[-CONTEXT_WINDOW:]
+        after = _words(doc[end : sent.end])[:CONTEXT_WINDOW]
+        return any(w in words for forms in (*before, *after) for w in forms)
+
+
+def _words(tokens: Iterable[Token]) -> list[tuple[str, ...]]:
+    """The words of a token sequence, each as its forms (lower case, lemma, without hyphens):
+    tokens joined by hyphens without spaces ("in", "-", "context") make one word."""
+    words: list[list[Token]] = []
+    glued = False
+    for tok in tokens:
+        if tok.is_space:
+            glued = False
+            continue
+        if glued and words:
+            words[-1].append(tok)
+        else:
+            words.append([tok])
+        following = tok.doc[tok.i + 1].text if tok.i + 1 < len(tok.doc) else ""
+        glued = not tok.whitespace_ and "-" in (tok.text, following)
+    out: list[tuple[str, ...]] = []
+    for parts in words:
+        text = "".join(t.lower_ for t in parts)
+        lemma = "".join(t.lemma_.lower() for t in parts)
+        out.append((text, text.strip("-"), lemma))
+    return out
 
 
 def _longest(raw: Iterable[tuple[int, int, str, bool]]) -> Iterator[Mention]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spacy.tokens import Doc, Span
 
 from kg.extract.abbreviations import link_abbreviations
 from kg.extract.matching import ConceptMatcher, Mention
-from kg.extract.roles import Role, sentence_role
+from kg.extract.roles import Role, is_survey, sentence_role
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,15 @@ class Sentence:
 
 @dataclass(frozen=True)
 class PaperView:
-    """The sentences of a paper, title first."""
+    """The sentences of a paper, title first; `survey` if it presents itself as one."""
 
     sentences: tuple[Sentence, ...]
+    survey: bool = False
 
 
 _NEGATING = {"without", "no", "w/o", "non", "nor"}
-_BASELINE = {"than", "versus", "vs", "vs.", "unlike", "compared", "comparably", "baseline",
-             "baselines"}  # fmt: skip
+# "A versus B" compares two things the paper studies; neither is a baseline.
+_BASELINE = {"than", "unlike", "compared", "comparably", "baseline", "baselines"}
 
 
 def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
@@ -52,6 +53,29 @@ def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
             continue
         kept.append(m)
     return kept
+
+
+LIST_SIZE = 3
+
+
+def _listed(doc: Doc, mentions: list[Mention]) -> list[Mention]:
+    """Mentions marked `listed` when they are one item of a coordination of LIST_SIZE or more
+    conjuncts, or of a range ("tasks ranging from dialogue to arithmetic reasoning"): an
+    enumeration of tasks, methods or risks names each only in passing."""
+    out = []
+    for m in mentions:
+        root = doc[m.start : m.end].root
+        top = root
+        while top.dep_ == "conj" and top.head.i != top.i:
+            top = top.head
+        size, stack = 1, [top]
+        while stack:
+            conjuncts = [c for c in stack.pop().children if c.dep_ == "conj"]
+            size += len(conjuncts)
+            stack.extend(conjuncts)
+        ranged = any(a.lemma_ == "range" and a.pos_ == "VERB" for a in root.ancestors)
+        out.append(replace(m, listed=True) if size >= LIST_SIZE or ranged else m)
+    return out
 
 
 def _trimmed(span: Span) -> Span | None:
@@ -69,6 +93,8 @@ def read_paper(
         (title, abstract),
         (_asserted(title, matcher(title)), _asserted(abstract, matcher(abstract))),
     )
+    title_mentions = _listed(title, title_mentions)
+    abstract_mentions = _listed(abstract, abstract_mentions)
     sentences: list[Sentence] = []
     whole = _trimmed(title[:])
     if whole is not None:
@@ -102,4 +128,5 @@ def read_paper(
                 position,
             )
         )
-    return PaperView(tuple(sentences))
+    survey = is_survey(title.text, [s.span.text for s in sentences])
+    return PaperView(tuple(sentences), survey)

@@ -76,6 +76,9 @@ class Polarity:
     polarity: str
     hedged: bool
     cue: str | None  # the cue word, None when the polarity is a default
+    # The cue is a verb whose grammatical subject holds the subject: the subject acts
+    # ("looped transformers improve ...") rather than being what performance varies with.
+    agent: bool = False
 
 
 def cue_polarity(tok: Token) -> str | None:
@@ -119,28 +122,49 @@ def is_hedged(sent: Span) -> bool:
     return any(t.lower_ in _HEDGES for t in sent)
 
 
-def affect_polarity(sent: Span, subject: Span, reverse: bool = False) -> Polarity:
+def nearest_cue(sent: Span, subject: Span, names: frozenset[int] = frozenset()) -> Token | None:
+    """The effect cue of `sent` closest to `subject` in the dependency tree (then in words),
+    outside the subject's own words and the tokens `names` (words that name concepts, such as
+    "irrelevant" in "irrelevant context"); None if the sentence has no cue."""
+    cues = [
+        t
+        for t in sent
+        if not (subject.start <= t.i < subject.end) and t.i not in names and cue_polarity(t)
+    ]
+    if not cues:
+        return None
+    root = subject.root
+    return min(cues, key=lambda t: (tree_distance(root, t), abs(t.i - root.i)))
+
+
+def affect_polarity(
+    sent: Span, subject: Span, reverse: bool = False, names: frozenset[int] = frozenset()
+) -> Polarity:
     """Polarity of `subject`'s effect stated in `sent` (default `increases`, no cue).
 
     `reverse` swaps increases and decreases: the subject is named by its opposite ("random
     labels" for label correctness) or the object by its positive side ("truthfulness").
     """
-    cues = [
-        (tree_distance(subject.root, t), abs(t.i - subject.root.i), t, pol)
-        for t in sent
-        if not (subject.start <= t.i < subject.end)
-        for pol in (cue_polarity(t),)
-        if pol is not None
-    ]
     hedged = is_hedged(sent)
-    if not cues:
+    tok = nearest_cue(sent, subject, names)
+    if tok is None:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
-    _, _, tok, pol = min(cues, key=lambda c: (c[0], c[1]))
+    pol = cue_polarity(tok)
+    assert pol is not None
     if is_negated(tok):
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text)
+    return Polarity(pol, hedged, tok.text, _acts(tok, subject))
+
+
+def _acts(cue: Token, subject: Span) -> bool:
+    """`cue` is a verb and `subject` lies in its (active or clausal) grammatical subject."""
+    return cue.pos_ == "VERB" and any(
+        child.dep_ in ("nsubj", "csubj")
+        and child.left_edge.i <= subject.root.i <= child.right_edge.i
+        for child in cue.children
+    )
 
 
 def refutes(sent: Span, subject: Span) -> bool:

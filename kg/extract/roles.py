@@ -2,7 +2,8 @@
 
 A finding ("we find that", "results suggest") states a result; a question or a method sentence
 says what the paper studies; background (motivation, related work, "has been shown") and
-resource sentences ("code is available at") say neither. Titles are their own role.
+resource sentences ("code is available at") say neither. Titles are their own role. A survey
+(`is_survey`) states no findings of its own; what it says it covers is what it studies.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ _FINDING = _any(
     r"study|studies|ablations?|theory|experimentation|work|paper|evaluation)"
     r" (?:\w+ ){0,2}(?:show|shows|suggest|suggests|indicate|indicates|demonstrate|demonstrates|"
     r"reveal|reveals|confirm|confirms|support|supports|highlight|highlights|uncover|uncovers|"
-    r"establish|establishes|imply|implies|provide|provides|point)\b",
+    r"establish|establishes|imply|implies|provide|provides|point|exhibit|exhibits|explain|"
+    r"explains|predict|predicts|account for|accounts for)\b",
+    r"\b(?:has|have|had) (?:a |an )?(?:\w+ )?(?:minimal|little|no|negligible|significant|"
+    r"substantial|large|strong|marginal|limited|small|dramatic) (?:effects?|impacts?|influence)\b",
     r"\bthis (?:suggests|indicates|shows|implies|means|explains|reveals)\b",
     r"\b(?:surprisingly|interestingly|remarkably|notably|importantly|crucially|counter-?intuitively)\b",
     r"\b(?:we|our \w+) (?:\w+ ){0,3}(?:outperform|outperforms|improves?|achieves?|yields?|surpass"
@@ -74,8 +78,8 @@ _BACKGROUND = _any(
 _QUESTION = _any(
     r"\?",
     r"\bwe (?:\w+ )?(?:ask|investigate|study|explore|examine|analy[sz]e|probe|evaluate|test|"
-    r"measure|consider|focus|seek|aim|revisit|compare|characteri[sz]e|quantify|question|"
-    r"systematically|take a|conduct|perform|run|benchmark|track|dissect|re-?examine)\b",
+    r"measure|consider|focus|seek|aim|revisit|compare|characteri[sz]e|quantify|question|review|"
+    r"survey|systematically|take a|conduct|perform|run|benchmark|track|dissect|re-?examine)\b",
     r"\b(?:this|our) (?:paper|work|study|survey|review|analysis) (?:\w+ )?(?:studies|investigates|"
     r"explores|examines|aims|asks|focuses|analy[sz]es|presents|provides|discusses|reviews|seeks)\b",
     r"\bwhether\b|\bthe question\b|\bto (?:understand|investigate|study|explore)\b",
@@ -94,6 +98,38 @@ _RESOURCE = _any(
     r"(?:available|released)",
     r"\bwe (?:publicly |also )?(?:release|open-?source)\b|\bavailable at\b",
 )
+
+
+_SURVEY_TITLE = re.compile(
+    r"^(?:survey|review)\b|\b(?:survey|review) (?:of|on)\b|\ban? (?:\w+ ){0,2}(?:survey|review)\b|"
+    r"(?:survey|review)\W*$",
+    re.IGNORECASE,
+)
+_SURVEY = re.compile(
+    r"\b(?:this|our) (?:survey|review)\b|"
+    r"\b(?:we|paper|work) (?:present|presents|provide|provides|offer|offers|conduct|conducts) "
+    r"an? (?:\w+ ){0,3}(?:survey|review)\b",
+    re.IGNORECASE,
+)
+
+
+_TOPIC_TITLE = re.compile(
+    r"^(?:towards?|exploring|explore|understanding|on|investigating|analy[sz]ing|quantifying|"
+    r"measuring|probing|rethinking|revisiting|what|how|why|when|which|do|does|is|are|can|"
+    r"an? (?:\w+ )?(?:study|analysis|investigation|exploration|survey|review))\b",
+    re.IGNORECASE,
+)
+
+
+def is_topic_title(title: str) -> bool:
+    """The title names a topic or asks a question ("Exploring the relationship between ...",
+    "Which heads matter?") rather than stating a result."""
+    return "?" in title or bool(_TOPIC_TITLE.search(title.strip()))
+
+
+def is_survey(title: str, sentences: list[str]) -> bool:
+    """The paper presents itself as a survey or review ("A Survey of ...", "this survey")."""
+    return bool(_SURVEY_TITLE.search(title)) or any(_SURVEY.search(s) for s in sentences)
 
 
 def sentence_role(sent: Span, first: bool = False) -> Role:
