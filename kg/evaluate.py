@@ -8,13 +8,13 @@ so extending the vocabulary costs nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kg.errors import InputError
+from kg.jsonl import read_objects
 
 # The concept ids of the vocabulary the gold standard was labelled with (../shared/vocabulary.toml).
 GOLD_VOCABULARY_IDS: frozenset[str] = frozenset(
@@ -216,18 +216,7 @@ def evaluate(
 
 def parse_jsonl(lines: Iterable[str], source_name: str) -> list[dict[str, Any]]:
     """JSON objects, one a line (blank lines skipped); InputError names `source_name:line`."""
-    records: list[dict[str, Any]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{source_name}:{n}: not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{source_name}:{n}: expected a JSON object per line")
-        records.append(record)
-    return records
+    return [record for _, record in read_objects(lines, source_name)]
 
 
 def load_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -240,13 +240,7 @@ class HarvestState:
             aliases.append(f"arxiv:{arxiv_id}")
         if doi:
             aliases.append(f"doi:{doi.lower()}")
-        for alias in aliases:
-            row = self.db.execute(
-                "SELECT paper_id FROM paper_aliases WHERE alias = ?", (alias,)
-            ).fetchone()
-            if row:
-                return str(row[0])
-        return None
+        return self.store.key_of(aliases)
 
     def unlinked_references(self) -> list[tuple[str, str, str, list[str], list[str], bool | None]]:
         """(citing, cited S2 id, cited key, contexts, intents, influential) of edges not yet

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -387,7 +387,11 @@ class Store:
 
     def resolve(self, paper: Paper) -> str | None:
         """The key of the stored work `paper` is, by arXiv id, DOI, S2 id, then title."""
-        for alias in self._aliases(paper):
+        return self.key_of(self._aliases(paper))
+
+    def key_of(self, aliases: Iterable[str]) -> str | None:
+        """The key of the stored paper holding the first of `aliases` that one holds."""
+        for alias in aliases:
             row = self.db.execute(
                 "SELECT paper_id FROM paper_aliases WHERE alias = ?", (alias,)
             ).fetchone()
@@ -476,10 +480,7 @@ class Store:
 
     def _merge_rule(self, key: str, paper: Paper) -> str:
         for alias in self._aliases(paper):
-            row = self.db.execute(
-                "SELECT paper_id FROM paper_aliases WHERE alias = ?", (alias,)
-            ).fetchone()
-            if row and row[0] == key:
+            if self.key_of([alias]) == key:
                 return f"same {alias.split(':', 1)[0]}"
         return "same work"
 

@@ -8,7 +8,7 @@ import pytest
 
 from kg.errors import InputError
 from kg.extract import Extractor
-from kg.extract.jsonl import extract_jsonl, parse_paper
+from kg.extract.jsonl import extract_jsonl, read_papers
 
 
 def test_one_line_per_paper_in_input_order_blank_lines_skipped(extractor: Extractor) -> None:
@@ -36,7 +36,7 @@ def test_one_line_per_paper_in_input_order_blank_lines_skipped(extractor: Extrac
 )
 def test_malformed_line_names_file_and_line(line: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as err:
-        parse_paper(line, "papers.jsonl:7")
+        list(read_papers(["", "", "", "", "", "", line], "papers.jsonl"))
     assert str(err.value).startswith("papers.jsonl:7: ")
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from kg.errors import InputError
+from kg.jsonl import read_objects
 from kg.records import Extraction
 
 log = logging.getLogger("kg.extract")
@@ -26,14 +27,8 @@ def _optional_text(record: dict[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def parse_paper(line: str, where: str) -> tuple[str, str, str | None]:
-    """(paper_id, title, abstract) from one papers-JSONL line; InputError names `where`."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-    if not isinstance(record, dict):
-        raise InputError(f"{where}: expected a JSON object with paper_id, title and abstract")
+def paper_fields(record: dict[str, Any], where: str) -> tuple[str, str, str | None]:
+    """(paper_id, title, abstract) of one papers-JSONL record; InputError names `where`."""
     paper_id = record.get("paper_id") or record.get("arxiv_id")
     if not isinstance(paper_id, str) or not paper_id.strip():
         raise InputError(f"{where}: a paper needs a non-empty 'paper_id' (or 'arxiv_id')")
@@ -44,9 +39,8 @@ def parse_paper(line: str, where: str) -> tuple[str, str, str | None]:
 
 def read_papers(lines: Iterable[str], source_name: str) -> Iterator[tuple[str, str, str | None]]:
     """(paper_id, title, abstract) per non-blank line; InputError names `source_name:line`."""
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            yield parse_paper(line, f"{source_name}:{n}")
+    for lineno, record in read_objects(lines, source_name):
+        yield paper_fields(record, f"{source_name}:{lineno}")
 
 
 def extract_jsonl(lines: Iterable[str], source_name: str, extractor: _Extracts) -> Iterator[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import InputError
+from kg.jsonl import read_objects
 from kg.records import Citation, Paper, paper_key, split_arxiv_id
 from kg.store import Store
 
@@ -70,16 +71,7 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InputError(f"{path}: file not found; a snapshot folder holds {PAPERS_FILE}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg}); fix the line") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{path}:{lineno}: expected a JSON object")
-        yield lineno, data
+    yield from read_objects(text.splitlines(), str(path))
 
 
 def paper_from_json(data: dict[str, Any], where: str, source: str = SOURCE) -> Paper:
