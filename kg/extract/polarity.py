@@ -58,6 +58,9 @@ _HEDGES = {"may", "might", "could", "possibly", "potentially", "likely", "sugges
 _REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs", "deviate",
              "deviates", "deviating", "deviation", "contrary", "contradict", "contradicts",
              "insufficient", "refute", "refutes", "unlike", "gap", "gaps"}  # fmt: skip
+# Verbs of limitation: what limits an ability (its agent, "bottlenecked by the state size") is a
+# resource, more of which raises the ability.
+_LIMITERS = _words("bottleneck limit constrain restrict cap gate bound")
 _CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
 NEGATIVE_SIDE_WORDS = _words(
     "random randomly incorrect wrong flipped false invalid inaccurate noisy noise inverse "
@@ -81,9 +84,18 @@ class Polarity:
     agent: bool = False
 
 
+def _limiting_agent(tok: Token) -> Token | None:
+    """The by-phrase of a passive limiting verb ("is bottlenecked by the state size")."""
+    if tok.lemma_.lower() not in _LIMITERS or tok.pos_ != "VERB":
+        return None
+    return next((c for c in tok.children if c.dep_ == "agent"), None)
+
+
 def cue_polarity(tok: Token) -> str | None:
     """The polarity a token states as a cue, before negation (None if it is no cue)."""
     lemma = tok.lemma_.lower()
+    if _limiting_agent(tok) is not None:
+        return DECREASES
     if tok.lower_ in {"more", "most"} and tok.head.pos_ == "ADJ":
         return INCREASES
     if tok.lower_ in {"less", "least", "fewer"} and tok.head.pos_ in {"ADJ", "NOUN"}:
@@ -151,11 +163,15 @@ def affect_polarity(
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
     pol = cue_polarity(tok)
     assert pol is not None
+    agent = _limiting_agent(tok)
+    limits = agent is not None and agent.left_edge.i <= subject.root.i <= agent.right_edge.i
+    if limits:
+        pol = INCREASES
     if is_negated(tok):
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text, _acts(tok, subject))
+    return Polarity(pol, hedged, tok.text, limits or _acts(tok, subject))
 
 
 def _acts(cue: Token, subject: Span) -> bool:

@@ -1,0 +1,31 @@
+"""Polarity on abstracts written for these tests (not from the dev set): each case is a
+general phenomenon of how the field states findings, checked on wording the rules never saw."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg.extract import Extractor
+
+TITLE = "A study of language models"
+
+
+def _polarity(extractor: Extractor, abstract: str, subject: str) -> str | None:
+    out = extractor.extract("p", TITLE, abstract)
+    return next((c.polarity for c in out.claims if c.subject == subject), None)
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject", "polarity"),
+    [
+        # A limiting resource: what an ability is bottlenecked by raises it when there is more.
+        ("We show that in-context learning in recurrent models is bottlenecked by the model "
+         "size.", "factor:model-scale", "increases"),
+        ("We find that chain-of-thought accuracy is limited by the number of demonstrations in "
+         "the prompt.", "factor:number-of-demonstrations", "increases"),
+        ("We find that in-context learning is constrained by the size of the context window.",
+         "factor:number-of-demonstrations", "increases"),
+    ],
+)  # fmt: skip
+def test_limiting_factor(extractor: Extractor, abstract: str, subject: str, polarity: str) -> None:
+    assert _polarity(extractor, abstract, subject) == polarity
