@@ -29,3 +29,21 @@ def _polarity(extractor: Extractor, abstract: str, subject: str) -> str | None:
 )  # fmt: skip
 def test_limiting_factor(extractor: Extractor, abstract: str, subject: str, polarity: str) -> None:
     assert _polarity(extractor, abstract, subject) == polarity
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject", "polarity"),
+    [
+        # A cue of help takes its complement's direction: what is helped down goes down.
+        ("We find that retrieval augmentation helps reduce hallucination.",
+         "factor:retrieval-augmentation", "decreases"),
+        ("We show that reinforcement learning from human feedback is more effective at reducing "
+         "toxicity than filtering the training data.", "factor:post-training", "decreases"),
+        ("We find that instruction tuning does not help improve chain-of-thought reasoning.",
+         "factor:post-training", "no-effect"),
+    ],
+)  # fmt: skip
+def test_complement_of_a_cue_of_help(
+    extractor: Extractor, abstract: str, subject: str, polarity: str
+) -> None:
+    assert _polarity(extractor, abstract, subject) == polarity

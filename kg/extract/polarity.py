@@ -161,17 +161,41 @@ def affect_polarity(
     tok = nearest_cue(sent, subject, names)
     if tok is None:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
+    negated = is_negated(tok)
+    head = tok
+    inner = _complement(tok)
+    if inner is not None:
+        between = tok.doc[tok.i + 1 : inner.i]
+        own = any(c.dep_ == "neg" for c in inner.children) or any(
+            t.lower_ in _NEGATORS for t in between
+        )
+        tok, negated = inner, negated != own
     pol = cue_polarity(tok)
     assert pol is not None
     agent = _limiting_agent(tok)
     limits = agent is not None and agent.left_edge.i <= subject.root.i <= agent.right_edge.i
     if limits:
         pol = INCREASES
-    if is_negated(tok):
+    if negated:
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text, limits or _acts(tok, subject))
+    return Polarity(pol, hedged, tok.text, limits or _acts(head, subject) or _acts(tok, subject))
+
+
+def _complement(cue: Token) -> Token | None:
+    """The cue a cue of increase takes as its complement, which says what is raised or
+    lowered ("helps reduce hallucination", "is effective at reducing toxicity")."""
+    if cue_polarity(cue) != INCREASES:
+        return None
+    for child in cue.children:
+        if child.dep_ == "xcomp" and child.pos_ == "VERB" and cue_polarity(child):
+            return child
+        if child.dep_ == "prep" and child.lower_ in ("at", "in", "for"):
+            for grand in child.children:
+                if grand.dep_ == "pcomp" and grand.pos_ == "VERB" and cue_polarity(grand):
+                    return grand
+    return None
 
 
 def _acts(cue: Token, subject: Span) -> bool:
