@@ -47,3 +47,21 @@ def test_complement_of_a_cue_of_help(
     extractor: Extractor, abstract: str, subject: str, polarity: str
 ) -> None:
     assert _polarity(extractor, abstract, subject) == polarity
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject", "polarity"),
+    [
+        # A comparative of a cue adjective keeps the adjective's sense; "less" turns it round.
+        ("We find that in-context learning in larger models is less robust to irrelevant "
+         "context.", "factor:irrelevant-context", "decreases"),
+        ("We find that in-context learning is more robust to the order of demonstrations than "
+         "fine-tuning.", "factor:demonstration-order", "no-effect"),
+        ("We find that chain-of-thought prompting is less effective with noisy labels.",
+         "factor:label-correctness", "increases"),
+    ],
+)  # fmt: skip
+def test_comparative_of_a_cue(
+    extractor: Extractor, abstract: str, subject: str, polarity: str
+) -> None:
+    assert _polarity(extractor, abstract, subject) == polarity

@@ -61,6 +61,8 @@ _REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs"
 # Verbs of limitation: what limits an ability (its agent, "bottlenecked by the state size") is a
 # resource, more of which raises the ability.
 _LIMITERS = _words("bottleneck limit constrain restrict cap gate bound")
+_MORE = _words("more most")
+_LESS = _words("less least fewer")
 _CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
 NEGATIVE_SIDE_WORDS = _words(
     "random randomly incorrect wrong flipped false invalid inaccurate noisy noise inverse "
@@ -93,16 +95,25 @@ def _limiting_agent(tok: Token) -> Token | None:
 
 def cue_polarity(tok: Token) -> str | None:
     """The polarity a token states as a cue, before negation (None if it is no cue)."""
-    lemma = tok.lemma_.lower()
     if _limiting_agent(tok) is not None:
         return DECREASES
-    if tok.lower_ in {"more", "most"} and tok.head.pos_ == "ADJ":
-        return INCREASES
-    if tok.lower_ in {"less", "least", "fewer"} and tok.head.pos_ in {"ADJ", "NOUN"}:
-        return DECREASES
+    if tok.lower_ in _MORE | _LESS and tok.head.pos_ in {"ADJ", "NOUN"}:
+        if tok.head.pos_ == "ADJ" and _lexical(tok.head):
+            return None  # the adjective is the cue ("more robust", "less effective")
+        if tok.lower_ in _LESS:
+            return DECREASES
+        return INCREASES if tok.head.pos_ == "ADJ" else None
     if tok.pos_ not in {"VERB", "ADJ", "NOUN", "AUX", "ADV"}:
         return None
-    return _LEXICON.get(lemma) or _LEXICON.get(tok.lower_)
+    pol = _lexical(tok)
+    if pol is not None and tok.pos_ == "ADJ" and any(c.lower_ in _LESS for c in tok.children):
+        # "less robust to noise": the noise hurts; "less effective": lower
+        pol = {INCREASES: DECREASES, DECREASES: INCREASES, NO_EFFECT: DECREASES}.get(pol, pol)
+    return pol
+
+
+def _lexical(tok: Token) -> str | None:
+    return _LEXICON.get(tok.lemma_.lower()) or _LEXICON.get(tok.lower_)
 
 
 def is_negated(tok: Token) -> bool:
