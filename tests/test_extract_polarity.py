@@ -65,3 +65,19 @@ def test_comparative_of_a_cue(
     extractor: Extractor, abstract: str, subject: str, polarity: str
 ) -> None:
     assert _polarity(extractor, abstract, subject) == polarity
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject"),
+    [
+        # What varies has no direction of more or less: a change in it matters.
+        ("We find that transitions in in-context learning are induced by changes in model "
+         "size.", "factor:model-scale"),
+        ("We find that small changes in the prompt wording improve or degrade in-context "
+         "learning accuracy by up to 20 points.", "factor:prompt-wording"),
+        ("We find that shifts in the pretraining distribution strongly reduce chain-of-thought "
+         "accuracy.", "factor:pretraining-distribution"),
+    ],
+)  # fmt: skip
+def test_a_change_in_a_factor_matters(extractor: Extractor, abstract: str, subject: str) -> None:
+    assert _polarity(extractor, abstract, subject) == "matters"

@@ -61,6 +61,9 @@ _REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs"
 # Verbs of limitation: what limits an ability (its agent, "bottlenecked by the state size") is a
 # resource, more of which raises the ability.
 _LIMITERS = _words("bottleneck limit constrain restrict cap gate bound")
+_VARIATIONS = _words(
+    "change variation difference shift perturbation fluctuation alteration modification swap"
+)
 _MORE = _words("more most")
 _LESS = _words("less least fewer")
 _CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
@@ -187,11 +190,24 @@ def affect_polarity(
     limits = agent is not None and agent.left_edge.i <= subject.root.i <= agent.right_edge.i
     if limits:
         pol = INCREASES
+    if pol in (INCREASES, DECREASES) and _varied(subject):
+        pol = MATTERS
     if negated:
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
     return Polarity(pol, hedged, tok.text, limits or _acts(head, subject) or _acts(tok, subject))
+
+
+def _varied(subject: Span) -> bool:
+    """The subject is named as what varies ("changes in model size", "differences in the
+    prompt format"): an effect of a change has no direction of more or less."""
+    root = subject.root
+    return (
+        root.dep_ == "pobj"
+        and root.head.lower_ in ("in", "of", "to", "across", "between")
+        and root.head.head.lemma_.lower() in _VARIATIONS
+    )
 
 
 def _complement(cue: Token) -> Token | None:
