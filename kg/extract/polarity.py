@@ -42,7 +42,8 @@ _LEXICON = _by_word(
         "influence affect impact matter shape govern modulate tradeoff "
         "trade-off unstable instability role correlate correlation relationship contingent "
         "hinge brittle differ mixed factor balance effect "
-        "relate susceptible vulnerable fragile",
+        "relate susceptible vulnerable fragile nonmonotonic fluctuate "
+        "oscillate",
         NO_EFFECT: "immaterial unnecessary irrelevant independent regardless insensitive "
         "invariant unaffected robust comparable negligible",
     }
