@@ -81,3 +81,23 @@ def test_comparative_of_a_cue(
 )  # fmt: skip
 def test_a_change_in_a_factor_matters(extractor: Extractor, abstract: str, subject: str) -> None:
     assert _polarity(extractor, abstract, subject) == "matters"
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject", "claimed"),
+    [
+        # A factor that a verb of change acts on is what is affected, not a cause.
+        ("We show that reinforcement learning increases response length on reasoning tasks.",
+         "factor:reasoning-length", False),
+        ("We find that preference optimization reduces the number of reasoning steps in "
+         "chain-of-thought outputs.", "factor:reasoning-length", False),
+        ("We find that increasing the number of demonstrations improves in-context learning.",
+         "factor:number-of-demonstrations", True),
+        ("We increase the model size and find that this improves in-context learning.",
+         "factor:model-scale", True),
+    ],
+)  # fmt: skip
+def test_what_a_verb_of_change_acts_on_is_no_cause(
+    extractor: Extractor, abstract: str, subject: str, claimed: bool
+) -> None:
+    assert (_polarity(extractor, abstract, subject) is not None) == claimed

@@ -208,6 +208,26 @@ def _is_baseline(span: Span) -> bool:
     )
 
 
+def _is_affected(span: Span) -> bool:
+    """The mention is what a verb of increase or decrease changes, not what changes something:
+    the object of a finite cue verb with a subject of its own ("GRPO increases response
+    length", "RL reduces the number of reasoning steps"). Not when the verb is itself the cause
+    ("increasing the number of demonstrations improves ICL") or the authors act ("we increase
+    the model size")."""
+    tok = span.root
+    while tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.head.pos_ == "NOUN":
+        tok = tok.head.head  # "the number of reasoning steps"
+    if tok.dep_ != "dobj":
+        return False
+    verb = tok.head
+    if verb.pos_ != "VERB" or verb.tag_ == "VBG":
+        return False
+    if cue_polarity(verb) not in (INCREASES, DECREASES):
+        return False
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "csubj")]
+    return bool(subjects) and all(c.lower_ not in ("we", "us", "one") for c in subjects)
+
+
 def _reversed(subject: Span, concept: str, obj: Span | None) -> bool:
     """The subject is named by its opposite or the object (a risk) by its positive side."""
     words = {t.lower_ for t in subject}
@@ -278,7 +298,7 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
         ):
             continue
         seen.add(subj.concept)
-        if _is_baseline(_span(sent, subj)):
+        if _is_baseline(_span(sent, subj)) or _is_affected(_span(sent, subj)):
             continue
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
