@@ -101,3 +101,19 @@ def test_what_a_verb_of_change_acts_on_is_no_cause(
     extractor: Extractor, abstract: str, subject: str, claimed: bool
 ) -> None:
     assert (_polarity(extractor, abstract, subject) is not None) == claimed
+
+
+@pytest.mark.parametrize(
+    "abstract",
+    [
+        # What a result is on par with is a yardstick, not a finding about it.
+        "We show that in-context learning with 32 demonstrations is competitive with "
+        "fine-tuning on most tasks.",
+        "We find that our prompting method narrows the gap to supervised fine-tuning on "
+        "reasoning benchmarks.",
+        "We find that scaling up language models improves few-shot performance, sometimes "
+        "reaching competitiveness with prior state-of-the-art fine-tuning approaches.",
+    ],
+)
+def test_a_yardstick_is_no_finding(extractor: Extractor, abstract: str) -> None:
+    assert _polarity(extractor, abstract, "factor:post-training") is None

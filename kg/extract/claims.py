@@ -208,6 +208,13 @@ def _is_baseline(span: Span) -> bool:
     )
 
 
+def _is_cause(sent: Sentence, mention: Mention) -> bool:
+    """The mention can be the cause of an effect: it is neither a baseline nor what a verb of
+    change acts on."""
+    span = _span(sent, mention)
+    return not (_is_baseline(span) or _is_affected(span))
+
+
 def _is_affected(span: Span) -> bool:
     """The mention is what a verb of increase or decrease changes, not what changes something:
     the object of a finite cue verb with a subject of its own ("GRPO increases response
@@ -298,7 +305,7 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
         ):
             continue
         seen.add(subj.concept)
-        if _is_baseline(_span(sent, subj)) or _is_affected(_span(sent, subj)):
+        if not _is_cause(sent, subj):
             continue
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
@@ -317,9 +324,17 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
     return found
 
 
-def _best_sentence(paper: PaperView, concept: str) -> Sentence | None:
+def _best_sentence(paper: PaperView, concept: str, as_cause: bool = False) -> Sentence | None:
+    """The best-placed sentence naming `concept` (with `as_cause`, naming it other than as a
+    baseline or as what something changes)."""
     order = [Role.FINDING, Role.TITLE, Role.OTHER, Role.METHOD, Role.QUESTION, Role.BACKGROUND]
-    named = [s for s in paper.sentences if concept in s.concepts and s.role in order]
+    named = [
+        s
+        for s in paper.sentences
+        if concept in s.concepts
+        and s.role in order
+        and (not as_cause or any(_is_cause(s, m) for m in s.mentions if m.concept == concept))
+    ]
     return min(named, key=lambda s: (order.index(s.role), s.position)) if named else None
 
 
@@ -341,7 +356,7 @@ def _default_claims(
     (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
     found: list[FoundClaim] = []
     for concept in sorted(ctx.studied - claimed):
-        sent = _best_sentence(paper, concept)
+        sent = _best_sentence(paper, concept, as_cause=kind(concept) == "factor")
         if sent is None:
             continue
         if kind(concept) == "mechanism":
@@ -350,7 +365,7 @@ def _default_claims(
                 FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)
             )
         elif kind(concept) == "factor" and ctx.scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
-            mention = next(m for m in sent.mentions if m.concept == concept)
+            mention = next(m for m in sent.mentions if m.concept == concept and _is_cause(sent, m))
             claim = _claim(sent, mention, ctx.reads_as(concept, main), None, ctx.categorical)
             found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
     return found
