@@ -117,3 +117,15 @@ def test_what_a_verb_of_change_acts_on_is_no_cause(
 )
 def test_a_yardstick_is_no_finding(extractor: Extractor, abstract: str) -> None:
     assert _polarity(extractor, abstract, "factor:post-training") is None
+
+
+def test_what_is_held_fixed_is_no_factor(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "fixed",
+        TITLE,
+        "We prove that the trained transformer reaches near-optimal in-context learning risk "
+        "under a fixed context length. We find that at the same model size, chain-of-thought "
+        "prompting improves in-context learning.",
+    )
+    assert "factor:number-of-demonstrations" not in out.concepts
+    assert "factor:model-scale" not in out.concepts

@@ -42,9 +42,9 @@ _BASELINE = {"than", "unlike", "compared", "comparably", "baseline", "baselines"
 
 
 def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
-    """Mentions that are neither negated ("without fine-tuning", "no instruction tuning") nor
+    """Mentions that are neither negated ("without fine-tuning", "no instruction tuning"), nor
     a baseline ("outperforms fine-tuning baselines", "comparably to fine-tuning", "competitive
-    with fine-tuning approaches")."""
+    with fine-tuning approaches"), nor held fixed ("under a fixed context length")."""
     kept = []
     for m in mentions:
         before = {t.lower_ for t in doc[max(0, m.start - 2) : m.start]}
@@ -52,12 +52,14 @@ def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
         heads = {t.lower_ for t in (root.head, root.head.head)}
         if before & (_NEGATING | _BASELINE) or heads & (_NEGATING | _BASELINE):
             continue
-        if _after_parity(doc, m.start):
+        if _after_parity(doc, m.start) or before & _HELD:
             continue
         kept.append(m)
     return kept
 
 
+# What is held fixed is a condition of the experiment, not a factor it varies.
+_HELD = {"fixed", "constant", "same", "equal", "matched", "controlled", "identical"}
 # Words of parity: what a method is on par with is the yardstick ("competitive with X").
 _PARITY = {"competitive", "competitiveness", "par", "gap", "rival", "close", "closer"}
 
