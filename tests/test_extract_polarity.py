@@ -129,3 +129,23 @@ def test_what_is_held_fixed_is_no_factor(extractor: Extractor) -> None:
     )
     assert "factor:number-of-demonstrations" not in out.concepts
     assert "factor:model-scale" not in out.concepts
+
+
+@pytest.mark.parametrize(
+    "abstract",
+    [
+        # A factor acting on another factor's role (reliance on it, sensitivity to it) states
+        # an interaction, not an effect on the ability.
+        "We find that larger models rely more on shortcuts in in-context learning.",
+        "We show that instruction tuning reduces the sensitivity of in-context learning to the "
+        "prompt format.",
+        "We find that larger models are more likely to exploit spurious correlations in the "
+        "demonstrations.",
+    ],
+)
+def test_a_factor_acting_on_another_factor_is_no_claim_on_the_ability(
+    extractor: Extractor, abstract: str
+) -> None:
+    out = extractor.extract("i", TITLE, abstract)
+    subjects = {c.subject for c in out.claims}
+    assert not subjects & {"factor:model-scale", "factor:post-training"}, out.claims

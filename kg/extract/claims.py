@@ -208,6 +208,40 @@ def _is_baseline(span: Span) -> bool:
     )
 
 
+def _acts_on_factor(sent: Sentence, subject: Mention) -> bool:
+    """The subject, as the grammatical subject of its cue's clause, acts on another factor
+    named in the predicate ("larger models rely more on shortcuts", "instruction tuning
+    reduces the sensitivity to the prompt format"): the finding is about that factor's role,
+    not about the paper's main ability."""
+    span = _span(sent, subject)
+    cue = nearest_cue(sent.span, span, _named(sent))
+    verb = _clause_verb(cue if cue is not None else span.root)
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    inside = [s for s in subjects if s.left_edge.i <= span.root.i <= s.right_edge.i]
+    if not inside:
+        return False
+    phrase = range(inside[0].left_edge.i, inside[0].right_edge.i + 1)
+    return any(
+        kind(m.concept) == "factor"
+        and m.concept != subject.concept
+        and m.start not in phrase
+        and _in_clause(_span(sent, m).root, verb)
+        for m in sent.mentions
+    )
+
+
+def _in_clause(tok: Token, verb: Token) -> bool:
+    """`tok` belongs to `verb`'s own clause (its objects and complements), not to a clause
+    subordinate to or conjoined with it."""
+    while tok.i != verb.i:
+        if tok.dep_ in ("advcl", "conj", "relcl", "acl", "ccomp", "parataxis", "npadvmod"):
+            return False
+        if tok.head.i == tok.i:
+            return False
+        tok = tok.head
+    return True
+
+
 def _is_cause(sent: Sentence, mention: Mention) -> bool:
     """The mention can be the cause of an effect: it is neither a baseline nor what a verb of
     change acts on."""
@@ -313,6 +347,8 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
         if objects and all(_conjoined(sent, subj, t) for t in objects):
             continue  # "ICL and instruction tuning enhance X": co-subjects, X not a concept
         objects = [t for t in objects if not _conjoined(sent, subj, t)]
+        if _acts_on_factor(sent, subj):
+            continue
         if objects:
             target = _nearest(sent, subj, objects, ctx.main)
             obj = ctx.reads_as(subj.concept, target.concept)
