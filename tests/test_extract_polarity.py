@@ -149,3 +149,24 @@ def test_a_factor_acting_on_another_factor_is_no_claim_on_the_ability(
     out = extractor.extract("i", TITLE, abstract)
     subjects = {c.subject for c in out.claims}
     assert not subjects & {"factor:model-scale", "factor:post-training"}, out.claims
+
+
+@pytest.mark.parametrize(
+    ("abstract", "subject", "claimed"),
+    [
+        # What a result comes with is its setting, unless it is said to change.
+        ("We find that diverse demonstrations improve in-context learning, also when combined "
+         "with instruction tuning.", "factor:post-training", False),
+        ("We show that the model behaves like an estimator with the pretraining distribution "
+         "as its prior, which improves in-context learning.", "factor:pretraining-distribution",
+         False),
+        ("We find that in-context learning improves with model size.", "factor:model-scale",
+         True),
+        ("We find that in-context learning emerges with increasing model scale.",
+         "factor:model-scale", True),
+    ],
+)  # fmt: skip
+def test_a_setting_is_no_cause(
+    extractor: Extractor, abstract: str, subject: str, claimed: bool
+) -> None:
+    assert (_polarity(extractor, abstract, subject) is not None) == claimed
