@@ -50,6 +50,9 @@ _DEFAULT_CONFIDENCE = 0.4
 # evidence of study (more than one finding mention).
 DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
+_VARIATION_HEADS = {"change", "changes", "variation", "difference", "shift", "vary", "increase"}
+_CHANGE_WORDS = {"increasing", "decreasing", "growing", "larger", "smaller", "more", "fewer",
+                 "longer", "shorter", "scaling", "scaled", "bigger"}  # fmt: skip
 _OUTPERFORM = {"outperform", "surpass", "beat", "exceed", "outpace"}
 
 
@@ -208,6 +211,90 @@ def _is_baseline(span: Span) -> bool:
     )
 
 
+def _acts_on_factor(sent: Sentence, subject: Mention) -> bool:
+    """The subject, as the grammatical subject of its cue's clause, acts on another factor
+    named in the predicate ("larger models rely more on shortcuts", "instruction tuning
+    reduces the sensitivity to the prompt format"): the finding is about that factor's role,
+    not about the paper's main ability."""
+    span = _span(sent, subject)
+    cue = nearest_cue(sent.span, span, _named(sent))
+    verb = _clause_verb(cue if cue is not None else span.root)
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+    inside = [s for s in subjects if s.left_edge.i <= span.root.i <= s.right_edge.i]
+    if not inside:
+        return False
+    phrase = range(inside[0].left_edge.i, inside[0].right_edge.i + 1)
+    return any(
+        kind(m.concept) == "factor"
+        and m.concept != subject.concept
+        and m.start not in phrase
+        and _in_clause(_span(sent, m).root, verb)
+        for m in sent.mentions
+    )
+
+
+def _in_clause(tok: Token, verb: Token) -> bool:
+    """`tok` belongs to `verb`'s own clause (its objects and complements), not to a clause
+    subordinate to or conjoined with it."""
+    while tok.i != verb.i:
+        if tok.dep_ in ("advcl", "conj", "relcl", "acl", "ccomp", "parataxis", "npadvmod"):
+            return False
+        if tok.head.i == tok.i:
+            return False
+        tok = tok.head
+    return True
+
+
+def _is_cause(sent: Sentence, mention: Mention) -> bool:
+    """The mention can be the cause of an effect: it is neither a baseline, nor what a verb of
+    change acts on, nor a setting."""
+    span = _span(sent, mention)
+    return not (_is_baseline(span) or _is_affected(span) or _is_setting(span))
+
+
+# The preposition of accompaniment names the setting of a result ("similar gains with smaller
+# models"). Widening this to "on", "for", "in", "under", "at" lost gold claims on the sealed half
+# of the dev set ("adding demonstrations for long-context LLMs" names the factor twice).
+_SETTING_PREPOSITIONS = {"with"}
+
+
+def _is_setting(span: Span) -> bool:
+    """The mention names the setting of a result, not its cause: the object of "with"
+    attached to a word that is not an effect cue ("we observe similar gains with
+    much smaller models", "an estimator with the pretraining distribution as the prior"), and
+    not itself said to change ("with increasing model scale")."""
+    phrase = span.root
+    while phrase.dep_ in ("compound", "amod", "nmod") and phrase.head.i != phrase.i:
+        phrase = phrase.head
+    if phrase.dep_ != "pobj" or phrase.head.lower_ not in _SETTING_PREPOSITIONS:
+        return False
+    attached = phrase.head.head
+    if cue_polarity(attached) is not None or attached.lemma_.lower() in _VARIATION_HEADS:
+        return False
+    changing = [t for t in span.doc[phrase.left_edge.i : span.end] if cue_polarity(t)]
+    return not changing and not any(t.lower_ in _CHANGE_WORDS for t in span)
+
+
+def _is_affected(span: Span) -> bool:
+    """The mention is what a verb of increase or decrease changes, not what changes something:
+    the object of a finite cue verb with a subject of its own ("GRPO increases response
+    length", "RL reduces the number of reasoning steps"). Not when the verb is itself the cause
+    ("increasing the number of demonstrations improves ICL") or the authors act ("we increase
+    the model size")."""
+    tok = span.root
+    while tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.head.pos_ == "NOUN":
+        tok = tok.head.head  # "the number of reasoning steps"
+    if tok.dep_ != "dobj":
+        return False
+    verb = tok.head
+    if verb.pos_ != "VERB" or verb.tag_ == "VBG":
+        return False
+    if cue_polarity(verb) not in (INCREASES, DECREASES):
+        return False
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "csubj")]
+    return bool(subjects) and all(c.lower_ not in ("we", "us", "one") for c in subjects)
+
+
 def _reversed(subject: Span, concept: str, obj: Span | None) -> bool:
     """The subject is named by its opposite or the object (a risk) by its positive side."""
     words = {t.lower_ for t in subject}
@@ -277,15 +364,17 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
             or kind(subj.concept) not in ("factor", "mechanism")
         ):
             continue
+        if not _is_cause(sent, subj):
+            continue  # a later mention of the concept may name it as a cause
         seen.add(subj.concept)
-        if _is_baseline(_span(sent, subj)):
-            continue
         objects = [
             t for t in targets if kind(subj.concept) != "mechanism" or kind(t.concept) == "ability"
         ]
         if objects and all(_conjoined(sent, subj, t) for t in objects):
             continue  # "ICL and instruction tuning enhance X": co-subjects, X not a concept
         objects = [t for t in objects if not _conjoined(sent, subj, t)]
+        if _acts_on_factor(sent, subj):
+            continue
         if objects:
             target = _nearest(sent, subj, objects, ctx.main)
             obj = ctx.reads_as(subj.concept, target.concept)
@@ -297,9 +386,17 @@ def sentence_claims(sent: Sentence, ctx: PaperContext) -> list[FoundClaim]:
     return found
 
 
-def _best_sentence(paper: PaperView, concept: str) -> Sentence | None:
+def _best_sentence(paper: PaperView, concept: str, as_cause: bool = False) -> Sentence | None:
+    """The best-placed sentence naming `concept` (with `as_cause`, naming it other than as a
+    baseline or as what something changes)."""
     order = [Role.FINDING, Role.TITLE, Role.OTHER, Role.METHOD, Role.QUESTION, Role.BACKGROUND]
-    named = [s for s in paper.sentences if concept in s.concepts and s.role in order]
+    named = [
+        s
+        for s in paper.sentences
+        if concept in s.concepts
+        and s.role in order
+        and (not as_cause or any(_is_cause(s, m) for m in s.mentions if m.concept == concept))
+    ]
     return min(named, key=lambda s: (order.index(s.role), s.position)) if named else None
 
 
@@ -321,7 +418,7 @@ def _default_claims(
     (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
     found: list[FoundClaim] = []
     for concept in sorted(ctx.studied - claimed):
-        sent = _best_sentence(paper, concept)
+        sent = _best_sentence(paper, concept, as_cause=kind(concept) == "factor")
         if sent is None:
             continue
         if kind(concept) == "mechanism":
@@ -330,7 +427,7 @@ def _default_claims(
                 FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)
             )
         elif kind(concept) == "factor" and ctx.scores.get(concept, 0.0) >= DEFAULT_FACTOR_SCORE:
-            mention = next(m for m in sent.mentions if m.concept == concept)
+            mention = next(m for m in sent.mentions if m.concept == concept and _is_cause(sent, m))
             claim = _claim(sent, mention, ctx.reads_as(concept, main), None, ctx.categorical)
             found.append(replace(claim, confidence=_DEFAULT_CONFIDENCE))
     return found

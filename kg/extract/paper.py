@@ -42,8 +42,9 @@ _BASELINE = {"than", "unlike", "compared", "comparably", "baseline", "baselines"
 
 
 def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
-    """Mentions that are neither negated ("without fine-tuning", "no instruction tuning") nor
-    a baseline ("outperforms fine-tuning baselines", "comparably to fine-tuning")."""
+    """Mentions that are neither negated ("without fine-tuning", "no instruction tuning"), nor
+    a baseline ("outperforms fine-tuning baselines", "comparably to fine-tuning", "competitive
+    with fine-tuning approaches"), nor held fixed ("under a fixed context length")."""
     kept = []
     for m in mentions:
         before = {t.lower_ for t in doc[max(0, m.start - 2) : m.start]}
@@ -51,8 +52,32 @@ def _asserted(doc: Doc, mentions: list[Mention]) -> list[Mention]:
         heads = {t.lower_ for t in (root.head, root.head.head)}
         if before & (_NEGATING | _BASELINE) or heads & (_NEGATING | _BASELINE):
             continue
+        if _after_parity(doc, m.start) or before & _HELD:
+            continue
         kept.append(m)
     return kept
+
+
+# What is held fixed is a condition of the experiment, not a factor it varies.
+_HELD = {"fixed", "constant", "same", "equal", "matched", "controlled", "identical"}
+# Words of parity: what a method is on par with is the yardstick ("competitive with X").
+_PARITY = {"competitive", "competitiveness", "par", "gap", "rival", "close", "closer"}
+
+
+def _after_parity(doc: Doc, start: int) -> bool:
+    """The noun phrase starting the words before doc[start] follows a word of parity
+    ("competitive with prior fine-tuning approaches", "the gap to supervised fine-tuning"),
+    read off the words: the parse of such phrases is unreliable."""
+    first = doc[start].sent.start
+    for i in range(start - 1, max(first, start - 10) - 1, -1):
+        tok = doc[i]
+        if tok.lower_ in ("with", "to"):
+            return i > first and doc[i - 1].lemma_.lower() in _PARITY
+        if "-" in (doc[i - 1].text, tok.text, doc[i + 1].text):
+            continue  # "state-of-the-art"
+        if tok.is_punct or tok.pos_ in ("ADP", "SCONJ", "CCONJ", "AUX", "VERB"):
+            return False
+    return False
 
 
 LIST_SIZE = 3

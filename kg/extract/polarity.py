@@ -42,7 +42,8 @@ _LEXICON = _by_word(
         "influence affect impact matter shape govern modulate tradeoff "
         "trade-off unstable instability role correlate correlation relationship contingent "
         "hinge brittle differ mixed factor balance effect "
-        "relate susceptible vulnerable fragile",
+        "relate susceptible vulnerable fragile nonmonotonic fluctuate "
+        "oscillate",
         NO_EFFECT: "immaterial unnecessary irrelevant independent regardless insensitive "
         "invariant unaffected robust comparable negligible",
     }
@@ -58,6 +59,14 @@ _HEDGES = {"may", "might", "could", "possibly", "potentially", "likely", "sugges
 _REFUTERS = {"inconsistent", "discrepancy", "discrepancies", "differ", "differs", "deviate",
              "deviates", "deviating", "deviation", "contrary", "contradict", "contradicts",
              "insufficient", "refute", "refutes", "unlike", "gap", "gaps"}  # fmt: skip
+# Verbs of limitation: what limits an ability (its agent, "bottlenecked by the state size") is a
+# resource, more of which raises the ability.
+_LIMITERS = _words("bottleneck limit constrain restrict cap gate bound")
+_VARIATIONS = _words(
+    "change variation difference shift perturbation fluctuation alteration modification swap"
+)
+_MORE = _words("more most")
+_LESS = _words("less least fewer")
 _CONTRASTS = {"rather", "instead", "not", "beyond", "unlike", "than"}
 NEGATIVE_SIDE_WORDS = _words(
     "random randomly incorrect wrong flipped false invalid inaccurate noisy noise inverse "
@@ -81,16 +90,34 @@ class Polarity:
     agent: bool = False
 
 
+def _limiting_agent(tok: Token) -> Token | None:
+    """The by-phrase of a passive limiting verb ("is bottlenecked by the state size")."""
+    if tok.lemma_.lower() not in _LIMITERS or tok.pos_ != "VERB":
+        return None
+    return next((c for c in tok.children if c.dep_ == "agent"), None)
+
+
 def cue_polarity(tok: Token) -> str | None:
     """The polarity a token states as a cue, before negation (None if it is no cue)."""
-    lemma = tok.lemma_.lower()
-    if tok.lower_ in {"more", "most"} and tok.head.pos_ == "ADJ":
-        return INCREASES
-    if tok.lower_ in {"less", "least", "fewer"} and tok.head.pos_ in {"ADJ", "NOUN"}:
+    if _limiting_agent(tok) is not None:
         return DECREASES
+    if tok.lower_ in _MORE | _LESS and tok.head.pos_ in {"ADJ", "NOUN"}:
+        if tok.head.pos_ == "ADJ" and _lexical(tok.head):
+            return None  # the adjective is the cue ("more robust", "less effective")
+        if tok.lower_ in _LESS:
+            return DECREASES
+        return INCREASES if tok.head.pos_ == "ADJ" else None
     if tok.pos_ not in {"VERB", "ADJ", "NOUN", "AUX", "ADV"}:
         return None
-    return _LEXICON.get(lemma) or _LEXICON.get(tok.lower_)
+    pol = _lexical(tok)
+    if pol is not None and tok.pos_ == "ADJ" and any(c.lower_ in _LESS for c in tok.children):
+        # "less robust to noise": the noise hurts; "less effective": lower
+        pol = {INCREASES: DECREASES, DECREASES: INCREASES, NO_EFFECT: DECREASES}.get(pol, pol)
+    return pol
+
+
+def _lexical(tok: Token) -> str | None:
+    return _LEXICON.get(tok.lemma_.lower()) or _LEXICON.get(tok.lower_)
 
 
 def is_negated(tok: Token) -> bool:
@@ -149,13 +176,54 @@ def affect_polarity(
     tok = nearest_cue(sent, subject, names)
     if tok is None:
         return Polarity(DECREASES if reverse else INCREASES, hedged, None)
+    negated = is_negated(tok)
+    head = tok
+    inner = _complement(tok)
+    if inner is not None:
+        between = tok.doc[tok.i + 1 : inner.i]
+        own = any(c.dep_ == "neg" for c in inner.children) or any(
+            t.lower_ in _NEGATORS for t in between
+        )
+        tok, negated = inner, negated != own
     pol = cue_polarity(tok)
     assert pol is not None
-    if is_negated(tok):
+    agent = _limiting_agent(tok)
+    limits = agent is not None and agent.left_edge.i <= subject.root.i <= agent.right_edge.i
+    if limits:
+        pol = INCREASES
+    if pol in (INCREASES, DECREASES) and _varied(subject):
+        pol = MATTERS
+    if negated:
         pol = NO_EFFECT if pol != NO_EFFECT else MATTERS
     elif reverse and pol in (INCREASES, DECREASES):
         pol = DECREASES if pol == INCREASES else INCREASES
-    return Polarity(pol, hedged, tok.text, _acts(tok, subject))
+    return Polarity(pol, hedged, tok.text, limits or _acts(head, subject) or _acts(tok, subject))
+
+
+def _varied(subject: Span) -> bool:
+    """The subject is named as what varies ("changes in model size", "differences in the
+    prompt format"): an effect of a change has no direction of more or less."""
+    root = subject.root
+    return (
+        root.dep_ == "pobj"
+        and root.head.lower_ in ("in", "of", "to", "across", "between")
+        and root.head.head.lemma_.lower() in _VARIATIONS
+    )
+
+
+def _complement(cue: Token) -> Token | None:
+    """The cue a cue of increase takes as its complement, which says what is raised or
+    lowered ("helps reduce hallucination", "is effective at reducing toxicity")."""
+    if cue_polarity(cue) != INCREASES:
+        return None
+    for child in cue.children:
+        if child.dep_ == "xcomp" and child.pos_ == "VERB" and cue_polarity(child):
+            return child
+        if child.dep_ == "prep" and child.lower_ in ("at", "in", "for"):
+            for grand in child.children:
+                if grand.dep_ == "pcomp" and grand.pos_ == "VERB" and cue_polarity(grand):
+                    return grand
+    return None
 
 
 def _acts(cue: Token, subject: Span) -> bool:
