@@ -52,7 +52,8 @@ DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
 # Words that covary with what they take "with" ("gains grow with model size").
 _VARIATION_HEADS = {"change", "variation", "difference", "shift", "vary", "increase", "grow",
-                    "rise", "scale", "shrink", "fall", "decline", "climb", "covary", "correlate"}  # fmt: skip
+                    "rise", "scale", "shrink", "fall", "decline", "climb", "covary",
+                    "correlate"}  # fmt: skip
 _CHANGE_WORDS = {"increasing", "decreasing", "growing", "larger", "smaller", "more", "fewer",
                  "longer", "shorter", "scaling", "scaled", "bigger"}  # fmt: skip
 _OUTPERFORM = {"outperform", "surpass", "beat", "exceed", "outpace"}
