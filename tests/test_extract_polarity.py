@@ -19,49 +19,39 @@ def _polarity(extractor: Extractor, abstract: str, subject: str) -> str | None:
     ("abstract", "subject", "polarity"),
     [
         # A limiting resource: what an ability is bottlenecked by raises it when there is more.
-        ("We show that in-context learning in recurrent models is bottlenecked by the model "
-         "size.", "factor:model-scale", "increases"),
-        ("We find that chain-of-thought accuracy is limited by the number of demonstrations in "
-         "the prompt.", "factor:number-of-demonstrations", "increases"),
-        ("We find that in-context learning is constrained by the size of the context window.",
-         "factor:number-of-demonstrations", "increases"),
-    ],
-)  # fmt: skip
-def test_limiting_factor(extractor: Extractor, abstract: str, subject: str, polarity: str) -> None:
-    assert _polarity(extractor, abstract, subject) == polarity
-
-
-@pytest.mark.parametrize(
-    ("abstract", "subject", "polarity"),
-    [
+        pytest.param(
+            "We show that in-context learning in recurrent models is bottlenecked by the model "
+            "size.", "factor:model-scale", "increases", id="limited-by"),
+        pytest.param(
+            "We find that chain-of-thought accuracy is limited by the number of demonstrations "
+            "in the prompt.", "factor:number-of-demonstrations", "increases", id="limited-by"),
+        pytest.param(
+            "We find that in-context learning is constrained by the size of the context window.",
+            "factor:number-of-demonstrations", "increases", id="limited-by"),
         # A cue of help takes its complement's direction: what is helped down goes down.
-        ("We find that retrieval augmentation helps reduce hallucination.",
-         "factor:retrieval-augmentation", "decreases"),
-        ("We show that reinforcement learning from human feedback is more effective at reducing "
-         "toxicity than filtering the training data.", "factor:post-training", "decreases"),
-        ("We find that instruction tuning does not help improve chain-of-thought reasoning.",
-         "factor:post-training", "no-effect"),
-    ],
-)  # fmt: skip
-def test_complement_of_a_cue_of_help(
-    extractor: Extractor, abstract: str, subject: str, polarity: str
-) -> None:
-    assert _polarity(extractor, abstract, subject) == polarity
-
-
-@pytest.mark.parametrize(
-    ("abstract", "subject", "polarity"),
-    [
+        pytest.param(
+            "We find that retrieval augmentation helps reduce hallucination.",
+            "factor:retrieval-augmentation", "decreases", id="helps-complement"),
+        pytest.param(
+            "We show that reinforcement learning from human feedback is more effective at "
+            "reducing toxicity than filtering the training data.", "factor:post-training",
+            "decreases", id="helps-complement"),
+        pytest.param(
+            "We find that instruction tuning does not help improve chain-of-thought reasoning.",
+            "factor:post-training", "no-effect", id="helps-complement"),
         # A comparative of a cue adjective keeps the adjective's sense; "less" turns it round.
-        ("We find that in-context learning in larger models is less robust to irrelevant "
-         "context.", "factor:irrelevant-context", "decreases"),
-        ("We find that in-context learning is more robust to the order of demonstrations than "
-         "fine-tuning.", "factor:demonstration-order", "no-effect"),
-        ("We find that chain-of-thought prompting is less effective with noisy labels.",
-         "factor:label-correctness", "increases"),
+        pytest.param(
+            "We find that in-context learning in larger models is less robust to irrelevant "
+            "context.", "factor:irrelevant-context", "decreases", id="comparative"),
+        pytest.param(
+            "We find that in-context learning is more robust to the order of demonstrations "
+            "than fine-tuning.", "factor:demonstration-order", "no-effect", id="comparative"),
+        pytest.param(
+            "We find that chain-of-thought prompting is less effective with noisy labels.",
+            "factor:label-correctness", "increases", id="comparative"),
     ],
 )  # fmt: skip
-def test_comparative_of_a_cue(
+def test_polarity_of_the_cue(
     extractor: Extractor, abstract: str, subject: str, polarity: str
 ) -> None:
     assert _polarity(extractor, abstract, subject) == polarity
@@ -163,6 +153,9 @@ def test_a_factor_acting_on_another_factor_is_no_claim_on_the_ability(
         ("We find that in-context learning improves with model size.", "factor:model-scale",
          True),
         ("We find that in-context learning emerges with increasing model scale.",
+         "factor:model-scale", True),
+        # ... or the result is said to covary with it.
+        ("We find that the gains from chain-of-thought prompting grow with model size.",
          "factor:model-scale", True),
     ],
 )  # fmt: skip
