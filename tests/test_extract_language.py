@@ -291,3 +291,25 @@ def test_a_topic_title_states_no_claim(extractor: Extractor) -> None:
         "We find that instruction tuning shapes in-context learning.",
     )
     assert all(not c.sentence.startswith("Exploring") for c in out.claims)
+
+
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "The common hypothesis is that larger models gain more from chain-of-thought prompting.",
+        "This is in contrast to existing systems where larger models gain more from "
+        "chain-of-thought prompting.",
+    ],
+    ids=["hypothesis", "contrast-to-existing"],
+)
+def test_a_hypothesis_or_a_contrast_with_existing_work_is_background(
+    extractor: Extractor, aside: str
+) -> None:
+    out = extractor.extract(
+        "aside",
+        "Chain-of-thought prompting for arithmetic word problems",
+        "We study chain-of-thought prompting on arithmetic word problems and vary the model "
+        f"size from 1B to 70B parameters. {aside} "
+        "We find that chain-of-thought prompting improves arithmetic accuracy.",
+    )
+    assert all(c.subject != "factor:model-scale" for c in out.claims)

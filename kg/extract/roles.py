@@ -74,6 +74,9 @@ _BACKGROUND = _any(
     r"\b(?:work|works|studies|research|literature|papers?|authors)(?: \w+){0,4} (?:has|have) "
     r"(?:\w+ )?(?:found|shown|demonstrated|observed|suggested|argued|reported|claimed)\b",
     r"^however, (?:\w+ ){0,8}(?:unclear|remains|little|few|not)\b",
+    r"^(?:the|a|one|our) (?:\w+ )?hypothesis is\b",
+    r"\bin contrast to (?:the )?(?:mainstream|existing|prior|previous|conventional|standard|"
+    r"current|common|typical)\b",
 )
 _QUESTION = _any(
     r"\?",
