@@ -313,3 +313,18 @@ def test_a_hypothesis_or_a_contrast_with_existing_work_is_background(
         "We find that chain-of-thought prompting improves arithmetic accuracy.",
     )
     assert all(c.subject != "factor:model-scale" for c in out.claims)
+
+
+def test_an_ability_named_once_beside_a_much_better_evidenced_one_is_passing(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "passing",
+        "Depth and multi-hop reasoning in small transformers",
+        "We train small transformers from scratch on short chain-of-thought traces. "
+        "We find that deeper models solve more multi-hop reasoning problems. "
+        "We also find that multi-hop reasoning fails on unseen entity pairs. "
+        "Our results show that multi-hop reasoning needs several layers.",
+    )
+    assert "ability:reasoning" in out.concepts
+    assert "ability:chain-of-thought" not in out.concepts

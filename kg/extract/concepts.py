@@ -35,6 +35,9 @@ GENERIC_WEIGHT = 0.75
 LISTED_WEIGHT = {"ability": 0.0, "risk": 0.0, "factor": 1.0, "mechanism": 1.0}
 THRESHOLD = 1.0
 KIND_OFFSET = {"ability": -0.5, "factor": 0.0, "mechanism": 0.0, "risk": -0.5}
+# An ability with less than full evidence is named in passing when the paper's best-evidenced
+# ability has over 1 / PASSING_SHARE times its evidence (a reasoning paper naming CoT once).
+PASSING_SHARE = 0.15
 
 
 def kind(concept: str) -> str:
@@ -74,8 +77,15 @@ def study_scores(paper: PaperView) -> dict[str, float]:
 
 
 def studied_concepts(scores: dict[str, float]) -> set[str]:
-    """Concepts whose evidence reaches the threshold of their kind."""
-    return {c for c, s in scores.items() if s >= THRESHOLD + KIND_OFFSET.get(kind(c), 0.0)}
+    """Concepts whose evidence reaches the threshold of their kind; an ability that needs the
+    lower threshold only if it is not in the shadow of a much better evidenced one."""
+    top = max((s for c, s in scores.items() if kind(c) == "ability"), default=0.0)
+    return {
+        c
+        for c, s in scores.items()
+        if s >= THRESHOLD + KIND_OFFSET.get(kind(c), 0.0)
+        and (kind(c) != "ability" or s >= THRESHOLD or s >= PASSING_SHARE * top)
+    }
 
 
 def main_ability(scores: dict[str, float], studied: set[str]) -> str | None:
