@@ -328,3 +328,16 @@ def test_an_ability_named_once_beside_a_much_better_evidenced_one_is_passing(
     )
     assert "ability:reasoning" in out.concepts
     assert "ability:chain-of-thought" not in out.concepts
+
+
+def test_a_factor_named_once_as_the_setting_of_a_result_is_not_studied(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "setting",
+        "Retrieval of worked examples for in-context learning",
+        "We retrieve worked examples for in-context learning on math word problems. "
+        "We observe the same pattern with instruction tuning on three benchmarks.",
+    )
+    assert "ability:in-context-learning" in out.concepts
+    assert "factor:post-training" not in out.concepts

@@ -41,6 +41,7 @@ from kg.extract.polarity import (
     tree_distance,
 )
 from kg.extract.roles import Role, is_topic_title
+from kg.extract.settings import is_setting
 from kg.records import Relation
 
 _CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
@@ -50,12 +51,6 @@ _DEFAULT_CONFIDENCE = 0.4
 # evidence of study (more than one finding mention).
 DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
-# Words that covary with what they take "with" ("gains grow with model size").
-_VARIATION_HEADS = {"change", "variation", "difference", "shift", "vary", "increase", "grow",
-                    "rise", "scale", "shrink", "fall", "decline", "climb", "covary",
-                    "correlate"}  # fmt: skip
-_CHANGE_WORDS = {"increasing", "decreasing", "growing", "larger", "smaller", "more", "fewer",
-                 "longer", "shorter", "scaling", "scaled", "bigger"}  # fmt: skip
 _OUTPERFORM = {"outperform", "surpass", "beat", "exceed", "outpace"}
 
 
@@ -252,30 +247,7 @@ def _is_cause(sent: Sentence, mention: Mention) -> bool:
     """The mention can be the cause of an effect: it is neither a baseline, nor what a verb of
     change acts on, nor a setting."""
     span = _span(sent, mention)
-    return not (_is_baseline(span) or _is_affected(span) or _is_setting(span))
-
-
-# The preposition of accompaniment names the setting of a result ("similar gains with smaller
-# models"). Widening this to "on", "for", "in", "under", "at" lost gold claims on the sealed half
-# of the dev set ("adding demonstrations for long-context LLMs" names the factor twice).
-_SETTING_PREPOSITIONS = {"with"}
-
-
-def _is_setting(span: Span) -> bool:
-    """The mention names the setting of a result, not its cause: the object of "with"
-    attached to a word that is not an effect cue ("we observe similar gains with
-    much smaller models", "an estimator with the pretraining distribution as the prior"), and
-    not itself said to change ("with increasing model scale")."""
-    phrase = span.root
-    while phrase.dep_ in ("compound", "amod", "nmod") and phrase.head.i != phrase.i:
-        phrase = phrase.head
-    if phrase.dep_ != "pobj" or phrase.head.lower_ not in _SETTING_PREPOSITIONS:
-        return False
-    attached = phrase.head.head
-    if cue_polarity(attached) is not None or attached.lemma_.lower() in _VARIATION_HEADS:
-        return False
-    changing = [t for t in span.doc[phrase.left_edge.i : span.end] if cue_polarity(t)]
-    return not changing and not any(t.lower_ in _CHANGE_WORDS for t in span)
+    return not (_is_baseline(span) or _is_affected(span) or is_setting(span))
 
 
 def _is_affected(span: Span) -> bool:
