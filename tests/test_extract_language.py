@@ -341,3 +341,15 @@ def test_a_factor_named_once_as_the_setting_of_a_result_is_not_studied(
     )
     assert "ability:in-context-learning" in out.concepts
     assert "factor:post-training" not in out.concepts
+
+
+def test_the_emergence_of_capabilities_names_emergent_abilities_specifically(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "emergence",
+        "Loss curves and capabilities",
+        "We propose a model of loss curves that also accounts for the emergence of new "
+        "capabilities in decoder-only models.",
+    )
+    assert "ability:emergence" in out.concepts
