@@ -343,6 +343,18 @@ def test_a_factor_named_once_as_the_setting_of_a_result_is_not_studied(
     assert "factor:post-training" not in out.concepts
 
 
+def test_a_comparative_model_class_after_with_is_a_setting_not_a_change(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "comparative setting",
+        "Retrieval of worked examples for in-context learning",
+        "We retrieve worked examples for in-context learning on math word problems. "
+        "We observe the same pattern with much smaller models on three benchmarks.",
+    )
+    assert "factor:model-scale" not in out.concepts
+
+
 def test_the_emergence_of_capabilities_names_emergent_abilities_specifically(
     extractor: Extractor,
 ) -> None:
