@@ -365,3 +365,14 @@ def test_the_emergence_of_capabilities_names_emergent_abilities_specifically(
         "capabilities in decoder-only models.",
     )
     assert "ability:emergence" in out.concepts
+
+
+def test_common_practice_is_background_even_in_the_papers_setup(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "practice",
+        "Demonstration selection for in-context learning",
+        "In this setup, similar examples are usually chosen, which improves "
+        "in-context learning on easy inputs. We find that diverse demonstrations help "
+        "in-context learning on compositional splits.",
+    )
+    assert all(not c.sentence.startswith("In this setup") for c in out.claims)

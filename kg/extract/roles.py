@@ -78,6 +78,11 @@ _BACKGROUND = _any(
     r"\bin contrast to (?:the )?(?:mainstream|existing|prior|previous|conventional|standard|"
     r"current|common|typical)\b",
 )
+# Common practice ("models are typically prompted with ..."): background even in a sentence
+# that names the paper's own setup.
+_PRACTICE = re.compile(
+    r"\b(?:is|are) (?:typically|usually|commonly|conventionally|traditionally) \w+(?:ed|en)\b"
+)
 _QUESTION = _any(
     r"\?",
     r"\bwe (?:\w+ )?(?:ask|investigate|study|explore|examine|analy[sz]e|probe|evaluate|test|"
@@ -142,6 +147,8 @@ def sentence_role(sent: Span, first: bool = False) -> Role:
         return Role.RESOURCE
     if _FINDING.search(text):
         return Role.FINDING
+    if _PRACTICE.search(text):
+        return Role.BACKGROUND
     we = re.search(r"\b(?:we|our|us|this paper|this work|this study|in this)\b", text)
     if _BACKGROUND.search(text) and not we:
         return Role.BACKGROUND
