@@ -376,3 +376,14 @@ def test_common_practice_is_background_even_in_the_papers_setup(extractor: Extra
         "in-context learning on compositional splits.",
     )
     assert all(not c.sentence.startswith("In this setup") for c in out.claims)
+
+
+def test_a_mechanism_only_asked_about_gets_no_default_claim(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "asked",
+        "Do induction heads drive in-context learning?",
+        "We study induction heads in small attention-only transformers trained on synthetic "
+        "sequences. We describe the training setup and the probes that we use.",
+    )
+    assert "mechanism:induction-heads" in out.concepts
+    assert all(c.subject != "mechanism:induction-heads" for c in out.claims)

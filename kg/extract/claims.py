@@ -375,6 +375,14 @@ def _best_sentence(paper: PaperView, concept: str, as_cause: bool = False) -> Se
     return min(named, key=lambda s: (order.index(s.role), s.position)) if named else None
 
 
+def _can_state_result(sent: Sentence) -> bool:
+    """The sentence can state a result: a finding or other result sentence, or a title that
+    does not just name a topic or ask a question."""
+    if sent.role is Role.TITLE:
+        return not is_topic_title(sent.span.text)
+    return sent.role in _CLAIM_ROLES
+
+
 def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
     """A result sentence of the paper that argues against mechanism `concept`, if any."""
     for sent in paper.sentences:
@@ -390,13 +398,16 @@ def _default_claims(
     paper: PaperView, ctx: PaperContext, main: str, claimed: set[str]
 ) -> list[FoundClaim]:
     """Claims on the main ability for studied mechanisms (explains) and well-evidenced factors
-    (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
+    (affects) that no sentence pairs explicitly; evidence is their best-placed sentence, which
+    for a mechanism must be able to state a result."""
     found: list[FoundClaim] = []
     for concept in sorted(ctx.studied - claimed):
         sent = _best_sentence(paper, concept, as_cause=kind(concept) == "factor")
         if sent is None:
             continue
         if kind(concept) == "mechanism":
+            if not _can_state_result(sent):
+                continue  # named only in questions, methods or motivation
             hedged = is_hedged(sent.span)
             found.append(
                 FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)
