@@ -387,3 +387,17 @@ def test_a_mechanism_only_asked_about_gets_no_default_claim(extractor: Extractor
     )
     assert "mechanism:induction-heads" in out.concepts
     assert all(c.subject != "mechanism:induction-heads" for c in out.claims)
+
+
+def test_a_factor_in_a_concession_is_not_a_cause(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "concession",
+        "Prompt format sensitivity of in-context learning",
+        "We measure how in-context learning accuracy varies with the prompt format. We find "
+        "that in-context learning is highly sensitive to the prompt format, and the spread "
+        "remains wide even when increasing the model size. The model size is no remedy.",
+    )
+    assert "factor:model-scale" in out.concepts
+    assert all(
+        "even when" not in c.sentence for c in out.claims if c.subject == "factor:model-scale"
+    )

@@ -245,9 +245,20 @@ def _in_clause(tok: Token, verb: Token) -> bool:
 
 def _is_cause(sent: Sentence, mention: Mention) -> bool:
     """The mention can be the cause of an effect: it is neither a baseline, nor what a verb of
-    change acts on, nor a setting."""
+    change acts on, nor a setting, nor a concession."""
     span = _span(sent, mention)
-    return not (_is_baseline(span) or _is_affected(span) or is_setting(span))
+    return not (_is_baseline(span) or _is_affected(span) or is_setting(span) or _concession(span))
+
+
+def _concession(span: Span) -> bool:
+    """The mention is in a concessive phrase ("the gap remains even when increasing model
+    size", "even with more demonstrations"): the result holds despite it, not because of it."""
+    for anc in [span.root, *span.root.ancestors]:
+        if anc.dep_ in ("prep", "advcl") and span.doc[anc.left_edge.i].lower_ == "even":
+            return True
+        if anc.dep_ in ("ROOT", "relcl", "ccomp"):
+            break
+    return False
 
 
 def _is_affected(span: Span) -> bool:
