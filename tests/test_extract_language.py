@@ -401,3 +401,15 @@ def test_a_factor_in_a_concession_is_not_a_cause(extractor: Extractor) -> None:
     assert all(
         "even when" not in c.sentence for c in out.claims if c.subject == "factor:model-scale"
     )
+
+
+def test_a_factor_naming_a_regime_is_where_a_result_holds(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "regime",
+        "Instruction tuning and in-context learning",
+        "We compare prompting strategies for in-context learning. We find that the benefit of "
+        "label words improves accuracy only in the instruction tuning setting.",
+    )
+    assert all(
+        "setting" not in c.sentence for c in out.claims if c.subject == "factor:post-training"
+    )

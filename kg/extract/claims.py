@@ -245,9 +245,26 @@ def _in_clause(tok: Token, verb: Token) -> bool:
 
 def _is_cause(sent: Sentence, mention: Mention) -> bool:
     """The mention can be the cause of an effect: it is neither a baseline, nor what a verb of
-    change acts on, nor a setting, nor a concession."""
+    change acts on, nor a setting or regime, nor a concession."""
     span = _span(sent, mention)
-    return not (_is_baseline(span) or _is_affected(span) or is_setting(span) or _concession(span))
+    return not (
+        _is_baseline(span)
+        or _is_affected(span)
+        or is_setting(span)
+        or _concession(span)
+        or _names_regime(span)
+    )
+
+
+# Nouns of a regime a result holds in ("specific to the instruction tuning setting").
+_REGIME_NOUNS = {"setting", "regime", "scenario", "condition", "setup"}
+
+
+def _names_regime(span: Span) -> bool:
+    """The mention modifies a noun of regime ("the instruction tuning setting", "in the
+    few-shot regime"): it says where the result holds, not what causes it."""
+    root = span.root
+    return root.dep_ in ("compound", "amod", "nmod") and root.head.lemma_.lower() in _REGIME_NOUNS
 
 
 def _concession(span: Span) -> bool:
