@@ -413,3 +413,16 @@ def test_a_factor_naming_a_regime_is_where_a_result_holds(extractor: Extractor) 
     assert all(
         "setting" not in c.sentence for c in out.claims if c.subject == "factor:post-training"
     )
+
+
+def test_difficulty_levels_and_reasoning_types_name_task_difficulty(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "difficulty",
+        "Chain-of-thought prompting on graded math problems",
+        "We evaluate chain-of-thought prompting on math problems graded into five difficulty "
+        "levels. We find that the benefit of chain-of-thought prompting depends on the "
+        "problem difficulty and differs between reasoning types.",
+    )
+    assert "factor:task-difficulty" in out.concepts
+    claim = _claims(out)[("factor:task-difficulty", "ability:chain-of-thought")]
+    assert claim.polarity == "matters"
