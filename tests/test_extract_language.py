@@ -426,3 +426,14 @@ def test_difficulty_levels_and_reasoning_types_name_task_difficulty(extractor: E
     assert "factor:task-difficulty" in out.concepts
     claim = _claims(out)[("factor:task-difficulty", "ability:chain-of-thought")]
     assert claim.polarity == "matters"
+
+
+def test_a_mechanism_only_described_gets_no_default_claim(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "described",
+        "In-context learning in two-layer transformers",
+        "Our analysis covers the induction heads of two-layer transformers. The induction "
+        "heads are traced across checkpoints of one training run.",
+    )
+    assert "mechanism:induction-heads" in out.concepts
+    assert all(c.subject != "mechanism:induction-heads" for c in out.claims)

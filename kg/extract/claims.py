@@ -404,11 +404,11 @@ def _best_sentence(paper: PaperView, concept: str, as_cause: bool = False) -> Se
 
 
 def _can_state_result(sent: Sentence) -> bool:
-    """The sentence can state a result: a finding or other result sentence, or a title that
-    does not just name a topic or ask a question."""
+    """The sentence states a result: a finding, or a title that does not just name a topic or
+    ask a question (a sentence with no cue of a finding only describes what is analysed)."""
     if sent.role is Role.TITLE:
         return not is_topic_title(sent.span.text)
-    return sent.role in _CLAIM_ROLES
+    return sent.role is Role.FINDING
 
 
 def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
@@ -435,7 +435,7 @@ def _default_claims(
             continue
         if kind(concept) == "mechanism":
             if not _can_state_result(sent):
-                continue  # named only in questions, methods or motivation
+                continue  # named only where no result is stated
             hedged = is_hedged(sent.span)
             found.append(
                 FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)
