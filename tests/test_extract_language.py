@@ -291,3 +291,149 @@ def test_a_topic_title_states_no_claim(extractor: Extractor) -> None:
         "We find that instruction tuning shapes in-context learning.",
     )
     assert all(not c.sentence.startswith("Exploring") for c in out.claims)
+
+
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "The common hypothesis is that larger models gain more from chain-of-thought prompting.",
+        "This is in contrast to existing systems where larger models gain more from "
+        "chain-of-thought prompting.",
+    ],
+    ids=["hypothesis", "contrast-to-existing"],
+)
+def test_a_hypothesis_or_a_contrast_with_existing_work_is_background(
+    extractor: Extractor, aside: str
+) -> None:
+    out = extractor.extract(
+        "aside",
+        "Chain-of-thought prompting for arithmetic word problems",
+        "We study chain-of-thought prompting on arithmetic word problems and vary the model "
+        f"size from 1B to 70B parameters. {aside} "
+        "We find that chain-of-thought prompting improves arithmetic accuracy.",
+    )
+    assert all(c.subject != "factor:model-scale" for c in out.claims)
+
+
+def test_an_ability_named_once_beside_a_much_better_evidenced_one_is_passing(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "passing",
+        "Depth and multi-hop reasoning in small transformers",
+        "We train small transformers from scratch on short chain-of-thought traces. "
+        "We find that deeper models solve more multi-hop reasoning problems. "
+        "We also find that multi-hop reasoning fails on unseen entity pairs. "
+        "Our results show that multi-hop reasoning needs several layers.",
+    )
+    assert "ability:reasoning" in out.concepts
+    assert "ability:chain-of-thought" not in out.concepts
+
+
+def test_a_factor_named_once_as_the_setting_of_a_result_is_not_studied(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "setting",
+        "Retrieval of worked examples for in-context learning",
+        "We retrieve worked examples for in-context learning on math word problems. "
+        "We observe the same pattern with instruction tuning on three benchmarks.",
+    )
+    assert "ability:in-context-learning" in out.concepts
+    assert "factor:post-training" not in out.concepts
+
+
+def test_a_comparative_model_class_after_with_is_a_setting_not_a_change(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "comparative setting",
+        "Retrieval of worked examples for in-context learning",
+        "We retrieve worked examples for in-context learning on math word problems. "
+        "We observe the same pattern with much smaller models on three benchmarks.",
+    )
+    assert "factor:model-scale" not in out.concepts
+
+
+def test_the_emergence_of_capabilities_names_emergent_abilities_specifically(
+    extractor: Extractor,
+) -> None:
+    out = extractor.extract(
+        "emergence",
+        "Loss curves and capabilities",
+        "We propose a model of loss curves that also accounts for the emergence of new "
+        "capabilities in decoder-only models.",
+    )
+    assert "ability:emergence" in out.concepts
+
+
+def test_common_practice_is_background_even_in_the_papers_setup(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "practice",
+        "Demonstration selection for in-context learning",
+        "In this setup, similar examples are usually chosen, which improves "
+        "in-context learning on easy inputs. We find that diverse demonstrations help "
+        "in-context learning on compositional splits.",
+    )
+    assert all(not c.sentence.startswith("In this setup") for c in out.claims)
+
+
+def test_a_mechanism_only_asked_about_gets_no_default_claim(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "asked",
+        "Do induction heads drive in-context learning?",
+        "We study induction heads in small attention-only transformers trained on synthetic "
+        "sequences. We describe the training setup and the probes that we use.",
+    )
+    assert "mechanism:induction-heads" in out.concepts
+    assert all(c.subject != "mechanism:induction-heads" for c in out.claims)
+
+
+def test_a_factor_in_a_concession_is_not_a_cause(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "concession",
+        "Prompt format sensitivity of in-context learning",
+        "We measure how in-context learning accuracy varies with the prompt format. We find "
+        "that in-context learning is highly sensitive to the prompt format, and the spread "
+        "remains wide even when increasing the model size. The model size is no remedy.",
+    )
+    assert "factor:model-scale" in out.concepts
+    assert all(
+        "even when" not in c.sentence for c in out.claims if c.subject == "factor:model-scale"
+    )
+
+
+def test_a_factor_naming_a_regime_is_where_a_result_holds(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "regime",
+        "Instruction tuning and in-context learning",
+        "We compare prompting strategies for in-context learning. We find that the benefit of "
+        "label words improves accuracy only in the instruction tuning setting.",
+    )
+    assert all(
+        "setting" not in c.sentence for c in out.claims if c.subject == "factor:post-training"
+    )
+
+
+def test_difficulty_levels_and_reasoning_types_name_task_difficulty(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "difficulty",
+        "Chain-of-thought prompting on graded math problems",
+        "We evaluate chain-of-thought prompting on math problems graded into five difficulty "
+        "levels. We find that the benefit of chain-of-thought prompting depends on the "
+        "problem difficulty and differs between reasoning types.",
+    )
+    assert "factor:task-difficulty" in out.concepts
+    claim = _claims(out)[("factor:task-difficulty", "ability:chain-of-thought")]
+    assert claim.polarity == "matters"
+
+
+def test_a_mechanism_only_described_gets_no_default_claim(extractor: Extractor) -> None:
+    out = extractor.extract(
+        "described",
+        "In-context learning in two-layer transformers",
+        "Our analysis covers the induction heads of two-layer transformers. The induction "
+        "heads are traced across checkpoints of one training run.",
+    )
+    assert "mechanism:induction-heads" in out.concepts
+    assert all(c.subject != "mechanism:induction-heads" for c in out.claims)

@@ -41,6 +41,7 @@ from kg.extract.polarity import (
     tree_distance,
 )
 from kg.extract.roles import Role, is_topic_title
+from kg.extract.settings import is_setting
 from kg.records import Relation
 
 _CLAIM_ROLES = {Role.TITLE, Role.FINDING, Role.OTHER}
@@ -50,12 +51,6 @@ _DEFAULT_CONFIDENCE = 0.4
 # evidence of study (more than one finding mention).
 DEFAULT_FACTOR_SCORE = 1.5
 _BASELINE_MARKERS = {"than", "over", "versus", "vs", "vs.", "unlike", "compared", "against"}
-# Words that covary with what they take "with" ("gains grow with model size").
-_VARIATION_HEADS = {"change", "variation", "difference", "shift", "vary", "increase", "grow",
-                    "rise", "scale", "shrink", "fall", "decline", "climb", "covary",
-                    "correlate"}  # fmt: skip
-_CHANGE_WORDS = {"increasing", "decreasing", "growing", "larger", "smaller", "more", "fewer",
-                 "longer", "shorter", "scaling", "scaled", "bigger"}  # fmt: skip
 _OUTPERFORM = {"outperform", "surpass", "beat", "exceed", "outpace"}
 
 
@@ -250,32 +245,37 @@ def _in_clause(tok: Token, verb: Token) -> bool:
 
 def _is_cause(sent: Sentence, mention: Mention) -> bool:
     """The mention can be the cause of an effect: it is neither a baseline, nor what a verb of
-    change acts on, nor a setting."""
+    change acts on, nor a setting or regime, nor a concession."""
     span = _span(sent, mention)
-    return not (_is_baseline(span) or _is_affected(span) or _is_setting(span))
+    return not (
+        _is_baseline(span)
+        or _is_affected(span)
+        or is_setting(span)
+        or _concession(span)
+        or _names_regime(span)
+    )
 
 
-# The preposition of accompaniment names the setting of a result ("similar gains with smaller
-# models"). Widening this to "on", "for", "in", "under", "at" lost gold claims on the sealed half
-# of the dev set ("adding demonstrations for long-context LLMs" names the factor twice).
-_SETTING_PREPOSITIONS = {"with"}
+# Nouns of a regime a result holds in ("specific to the instruction tuning setting").
+_REGIME_NOUNS = {"setting", "regime", "scenario", "condition", "setup"}
 
 
-def _is_setting(span: Span) -> bool:
-    """The mention names the setting of a result, not its cause: the object of "with"
-    attached to a word that is not an effect cue ("we observe similar gains with
-    much smaller models", "an estimator with the pretraining distribution as the prior"), and
-    not itself said to change ("with increasing model scale")."""
-    phrase = span.root
-    while phrase.dep_ in ("compound", "amod", "nmod") and phrase.head.i != phrase.i:
-        phrase = phrase.head
-    if phrase.dep_ != "pobj" or phrase.head.lower_ not in _SETTING_PREPOSITIONS:
-        return False
-    attached = phrase.head.head
-    if cue_polarity(attached) is not None or attached.lemma_.lower() in _VARIATION_HEADS:
-        return False
-    changing = [t for t in span.doc[phrase.left_edge.i : span.end] if cue_polarity(t)]
-    return not changing and not any(t.lower_ in _CHANGE_WORDS for t in span)
+def _names_regime(span: Span) -> bool:
+    """The mention modifies a noun of regime ("the instruction tuning setting", "in the
+    few-shot regime"): it says where the result holds, not what causes it."""
+    root = span.root
+    return root.dep_ in ("compound", "amod", "nmod") and root.head.lemma_.lower() in _REGIME_NOUNS
+
+
+def _concession(span: Span) -> bool:
+    """The mention is in a concessive phrase ("the gap remains even when increasing model
+    size", "even with more demonstrations"): the result holds despite it, not because of it."""
+    for anc in [span.root, *span.root.ancestors]:
+        if anc.dep_ in ("prep", "advcl") and span.doc[anc.left_edge.i].lower_ == "even":
+            return True
+        if anc.dep_ in ("ROOT", "relcl", "ccomp"):
+            break
+    return False
 
 
 def _is_affected(span: Span) -> bool:
@@ -403,6 +403,14 @@ def _best_sentence(paper: PaperView, concept: str, as_cause: bool = False) -> Se
     return min(named, key=lambda s: (order.index(s.role), s.position)) if named else None
 
 
+def _can_state_result(sent: Sentence) -> bool:
+    """The sentence states a result: a finding, or a title that does not just name a topic or
+    ask a question (a sentence with no cue of a finding only describes what is analysed)."""
+    if sent.role is Role.TITLE:
+        return not is_topic_title(sent.span.text)
+    return sent.role is Role.FINDING
+
+
 def _refuting_sentence(paper: PaperView, concept: str) -> Sentence | None:
     """A result sentence of the paper that argues against mechanism `concept`, if any."""
     for sent in paper.sentences:
@@ -418,13 +426,16 @@ def _default_claims(
     paper: PaperView, ctx: PaperContext, main: str, claimed: set[str]
 ) -> list[FoundClaim]:
     """Claims on the main ability for studied mechanisms (explains) and well-evidenced factors
-    (affects) that no sentence pairs explicitly; evidence is their best-placed sentence."""
+    (affects) that no sentence pairs explicitly; evidence is their best-placed sentence, which
+    for a mechanism must be able to state a result."""
     found: list[FoundClaim] = []
     for concept in sorted(ctx.studied - claimed):
         sent = _best_sentence(paper, concept, as_cause=kind(concept) == "factor")
         if sent is None:
             continue
         if kind(concept) == "mechanism":
+            if not _can_state_result(sent):
+                continue  # named only where no result is stated
             hedged = is_hedged(sent.span)
             found.append(
                 FoundClaim(concept, "explains", main, SUPPORTS, hedged, _DEFAULT_CONFIDENCE, sent)

@@ -74,6 +74,14 @@ _BACKGROUND = _any(
     r"\b(?:work|works|studies|research|literature|papers?|authors)(?: \w+){0,4} (?:has|have) "
     r"(?:\w+ )?(?:found|shown|demonstrated|observed|suggested|argued|reported|claimed)\b",
     r"^however, (?:\w+ ){0,8}(?:unclear|remains|little|few|not)\b",
+    r"^(?:the|a|one|our) (?:\w+ )?hypothesis is\b",
+    r"\bin contrast to (?:the )?(?:mainstream|existing|prior|previous|conventional|standard|"
+    r"current|common|typical)\b",
+)
+# Common practice ("models are typically prompted with ..."): background even in a sentence
+# that names the paper's own setup.
+_PRACTICE = re.compile(
+    r"\b(?:is|are) (?:typically|usually|commonly|conventionally|traditionally) \w+(?:ed|en)\b"
 )
 _QUESTION = _any(
     r"\?",
@@ -139,6 +147,8 @@ def sentence_role(sent: Span, first: bool = False) -> Role:
         return Role.RESOURCE
     if _FINDING.search(text):
         return Role.FINDING
+    if _PRACTICE.search(text):
+        return Role.BACKGROUND
     we = re.search(r"\b(?:we|our|us|this paper|this work|this study|in this)\b", text)
     if _BACKGROUND.search(text) and not we:
         return Role.BACKGROUND
